@@ -1,0 +1,178 @@
+"""Where tmt keeps things: the ``config.json`` of tmt 0.1.x, with its defaults and its checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+from .errors import ConfigError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Optional
+
+#: Where tmt looks for a configuration file when none is named, relative to the working folder.
+CONFIG_PATH = os.path.join(".tmt", "config.json")
+
+# Every key, its default, and whether it is joined onto ``tmt_dir`` (the 0.1.x rules).
+_DEFAULTS: dict[str, tuple[Optional[str], bool]] = {
+    "tmt_dir": (".tmt", False),
+    "snapshot_source": (".", False),
+    "snapshot_target": ("snapshots", True),
+    "last_snapshot_link": (os.path.join("snapshots", "last"), True),
+    "gitignore_path": (None, False),
+    "json_db_path": ("tmt_db.json", True),
+    "results_path": ("results", True),
+}
+
+
+class Configs:
+    """The paths tmt uses, all absolute, resolved from a configuration file or the defaults.
+
+    Relative paths are taken from the working folder at the time the configuration is read,
+    as in tmt 0.1.x; ``snapshot_target``, ``last_snapshot_link``, ``json_db_path`` and
+    ``results_path`` are joined onto ``tmt_dir``. ``gitignore_path`` names one extra file of
+    ignore patterns for code snapshots (the ``.gitignore`` files in the source are always read).
+    ``source`` is the file the configuration came from, or ``None`` for the defaults.
+    """
+
+    __slots__ = (*_DEFAULTS, "source")
+
+    tmt_dir: str
+    snapshot_source: str
+    snapshot_target: str
+    last_snapshot_link: str
+    gitignore_path: Optional[str]
+    json_db_path: str
+    results_path: str
+
+    def __init__(self, source: Optional[str] = None, **values: Optional[str]) -> None:
+        unknown = set(values) - set(_DEFAULTS)
+        if unknown:
+            raise TypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
+        where = source or "configuration"
+        for key, value in values.items():
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(
+                    f"{where}: key {key!r} must be a string path, "
+                    f"got {type(value).__name__} {value!r}"
+                )
+            if key != "gitignore_path" and value is not None and not value.strip():
+                raise ConfigError(f"{where}: key {key!r} must not be empty")
+        self.source = source
+        cwd = os.getcwd()
+        tmt_dir = _absolute(values.get("tmt_dir") or _DEFAULTS["tmt_dir"][0], cwd)
+        for key, (default, under_tmt_dir) in _DEFAULTS.items():
+            value = values.get(key, default)
+            if value is None:
+                setattr(self, key, None)
+            elif key == "tmt_dir":
+                setattr(self, key, tmt_dir)
+            else:
+                setattr(self, key, _absolute(value, tmt_dir if under_tmt_dir else cwd))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: Optional[str] = None) -> Configs:
+        """A configuration from a mapping of keys; unknown keys are ignored with a warning."""
+        where = source or "configuration"
+        if not isinstance(data, dict):
+            raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        known = {}
+        for key, value in data.items():
+            if key in _DEFAULTS:
+                known[key] = value
+            else:
+                warnings.warn(
+                    f"{where}: unknown key {key!r} ignored (known keys: {', '.join(_DEFAULTS)})",
+                    stacklevel=3,
+                )
+        return cls(source=source, **known)
+
+    @classmethod
+    def from_config(cls, path: str = CONFIG_PATH) -> Configs:
+        """Read the configuration file at ``path``; ``//`` and ``/* */`` comments are allowed."""
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: configuration file not found") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
+        try:
+            data = json.loads(strip_comments(text))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from None
+        return cls.from_dict(data, source=path)
+
+    @classmethod
+    def from_default_path_or_default_config(cls) -> Configs:
+        """``.tmt/config.json`` of the working folder if there is one, else the defaults."""
+        if os.path.isfile(CONFIG_PATH):
+            return cls.from_config(CONFIG_PATH)
+        return cls.default_config()
+
+    @classmethod
+    def default_config(cls) -> Configs:
+        """The defaults: everything under ``.tmt`` in the working folder."""
+        return cls()
+
+    @classmethod
+    def load(cls, path: Optional[str] = None) -> Configs:
+        """The configuration at ``path`` if given, else as :meth:`from_default_path_or_default_config`."""
+        if path is None:
+            return cls.from_default_path_or_default_config()
+        return cls.from_config(path)
+
+    def to_dict(self) -> dict[str, Optional[str]]:
+        """The resolved (absolute) paths, by key."""
+        return {key: getattr(self, key) for key in _DEFAULTS}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Configs) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
+        return f"Configs({fields})"
+
+
+def strip_comments(text: str) -> str:
+    """``text`` with its ``//`` and ``/* */`` comments blanked out, outside strings.
+
+    Comments become spaces (newlines are kept), so JSON errors still point at the right
+    line and column of the original file.
+    """
+    out = list(text)
+    i, n = 0, len(text)
+    in_string = False
+    while i < n:
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                i += 2
+                continue
+            if c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            end = n if end == -1 else end
+            out[i:end] = " " * (end - i)
+            i = end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end == -1 else end + 2
+            out[i:end] = [ch if ch == "\n" else " " for ch in text[i:end]]
+            i = end
+            continue
+        i += 1
+    return "".join(out)
+
+
+def _absolute(path: str, base: str) -> str:
+    return os.path.normpath(os.path.join(base, os.path.expanduser(path)))

@@ -1,0 +1,81 @@
+"""``DbManager``: read-only queries over the runs of a store, as tmt 0.1.x named them."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from .entry import Entry
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from .store import Store
+
+    DateLike = Union[datetime, date, int, float]
+
+
+class DbManager:
+    """Queries over every run of a store, 0.1.x ones included.
+
+    Lists are in the order the runs started (a timeline: oldest first). Dates are ``datetime``
+    objects (naive ones are local time), ``date`` objects (their midnight, local time) or
+    seconds since the epoch; they are compared with when runs started.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get_all_entries(self) -> list[Entry]:
+        """Every run."""
+        return self.store.entries()
+
+    def get_entry_by_id(self, id: str) -> Optional[Entry]:
+        """The run with this exact id, or ``None``."""
+        return self.store.entry(id)
+
+    def get_entry_by_exact_name(self, name: str) -> Optional[Entry]:
+        """The newest run of the experiment ``name``, or ``None``."""
+        matches = [e for e in self.store.entries() if e.name == name]
+        return matches[-1] if matches else None
+
+    def get_entries_by_name(self, name: str) -> list[Entry]:
+        """Runs whose name contains ``name``."""
+        return [e for e in self.store.entries() if name in e.name]
+
+    def get_entries_by_name_regex(self, regex: str) -> list[Entry]:
+        """Runs whose name matches the regular expression ``regex`` anywhere."""
+        try:
+            pattern = re.compile(regex)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {regex!r}: {exc}") from None
+        return [e for e in self.store.entries() if pattern.search(e.name)]
+
+    def get_entries_between_dates(self, first: DateLike, second: DateLike) -> list[Entry]:
+        """Runs started between ``first`` and ``second``, both included."""
+        low, high = _seconds(first, "first"), _seconds(second, "second")
+        return [e for e in self.store.entries() if low <= e.start_time <= high]
+
+    def get_entries_greater_than_date(self, date: DateLike) -> list[Entry]:
+        """Runs started after ``date``."""
+        limit = _seconds(date, "date")
+        return [e for e in self.store.entries() if e.start_time > limit]
+
+    def get_entries_lower_than_date(self, date: DateLike) -> list[Entry]:
+        """Runs started before ``date``."""
+        limit = _seconds(date, "date")
+        return [e for e in self.store.entries() if e.start_time < limit]
+
+
+def _seconds(value: DateLike, argument: str) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day).timestamp()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(
+        f"{argument} must be a datetime, a date or seconds since the epoch, "
+        f"got {type(value).__name__} {value!r}"
+    )

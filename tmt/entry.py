@@ -1,0 +1,163 @@
+"""A recorded run as read back from the store: its record, with paths resolved and values decoded."""
+
+from __future__ import annotations
+
+import os
+from collections import namedtuple
+
+from .jsonvalue import from_json
+from .liveness import effective_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any, Optional
+
+#: Version of the run record format (``run.json``); bumped on any incompatible change.
+SCHEMA_VERSION = 1
+
+Metric = namedtuple("Metric", "name value")
+Metric.__doc__ = "A metric of a run: unpacks as ``name, value``."
+
+Result = namedtuple("Result", "name path")
+Result.__doc__ = "An object saved with ``tmt_save``: unpacks as ``name, path`` (absolute)."
+
+
+class Entry:
+    """One run of an experiment (an "entry" of the database, in tmt 0.1.x's words).
+
+    Attributes mirror the record's fields; paths are absolute and metric values decoded
+    (``nan``, ``Decimal``). ``status`` is ``running``, ``finished``, ``failed``, ``interrupted``
+    or ``crashed`` (a run whose process is gone without finishing).
+    """
+
+    __slots__ = ("_metrics", "_record", "_root")
+
+    def __init__(self, record: dict[str, Any], root: str) -> None:
+        self._record = record
+        self._root = root
+        self._metrics: Optional[dict[str, Any]] = None
+
+    # Identity and description -------------------------------------------------------------
+    @property
+    def id(self) -> str:
+        return self._record["id"]
+
+    @property
+    def name(self) -> str:
+        return self._record.get("name", "")
+
+    @property
+    def description(self) -> str:
+        return self._record.get("description") or ""
+
+    @property
+    def parent(self) -> Optional[str]:
+        """The id of the run this one belongs to (a sub-entry or child run), if any."""
+        return self._record.get("parent")
+
+    @property
+    def status(self) -> str:
+        return effective_status(self._record)
+
+    # Time ---------------------------------------------------------------------------------
+    @property
+    def start_time(self) -> float:
+        """When the run started, in seconds since the epoch."""
+        return float(self._record.get("start_time") or 0.0)
+
+    @property
+    def end_time(self) -> Optional[float]:
+        """When the run ended, in seconds since the epoch; ``None`` while running or if it crashed."""
+        return self._record.get("end_time")
+
+    @property
+    def date_created(self) -> int:
+        """When the run started, in whole seconds since the epoch (as in tmt 0.1.x)."""
+        return int(self.start_time)
+
+    @property
+    def date_saved(self) -> Optional[int]:
+        """When the run's record was completed, in whole seconds since the epoch."""
+        end = self.end_time
+        return None if end is None else int(end)
+
+    @property
+    def started(self) -> datetime:
+        """When the run started, as an aware local ``datetime``."""
+        from datetime import datetime
+
+        return datetime.fromtimestamp(self.start_time).astimezone()
+
+    @property
+    def duration(self) -> Optional[float]:
+        """Seconds from start to end; ``None`` until the run ends."""
+        return self._record.get("duration")
+
+    # What it produced ---------------------------------------------------------------------
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The metrics the run returned, by name."""
+        if self._metrics is None:
+            self._metrics = from_json(self._record.get("metrics") or {})
+        return self._metrics
+
+    @property
+    def results(self) -> list[Result]:
+        """The objects saved with ``tmt_save``, in the order they were saved."""
+        return [
+            Result(r["name"], self.resolve(r["path"]))
+            for r in self._record.get("results") or ()
+            if isinstance(r, dict) and "name" in r and "path" in r
+        ]
+
+    @property
+    def snapshot_path(self) -> Optional[str]:
+        """The folder holding the snapshot of the code this run was started with."""
+        path = self._record.get("snapshot")
+        return None if path is None else self.resolve(path)
+
+    @property
+    def error(self) -> Optional[dict[str, str]]:
+        """For a failed or interrupted run: its exception's ``type``, ``message`` and ``traceback``."""
+        return self._record.get("error")
+
+    @property
+    def argv(self) -> list[str]:
+        return list(self._record.get("argv") or ())
+
+    @property
+    def host(self) -> str:
+        return self._record.get("host", "")
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self._record.get("pid")
+
+    @property
+    def legacy(self) -> bool:
+        """Whether the run comes from a tmt 0.1.x ``tmt_db.json``."""
+        return bool(self._record.get("legacy"))
+
+    # Conversions --------------------------------------------------------------------------
+    def resolve(self, path: str) -> str:
+        """An absolute path for a path stored in the record (relative ones are under ``tmt_dir``)."""
+        return os.path.normpath(os.path.join(self._root, path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as stored, with the status as shown (``crashed`` where it applies)."""
+        data = dict(self._record)
+        data["status"] = self.status
+        return data
+
+    def short_str(self) -> str:
+        return f"Entry with id {self.id}, name {self.name}, started {self.started:%Y-%m-%d %H:%M:%S}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Entry) and self._record == other._record
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"<Entry {self.id} {self.name!r} {self.status}>"

@@ -1,0 +1,139 @@
+"""Faithful conversion between Python values and strict JSON, for metrics and other run data.
+
+JSON has no NaN, no infinity and no decimals, and numpy scalars are not JSON at all. tmt keeps
+its files strict JSON (any tool can read them) and marks the few values plain JSON cannot hold
+with a one-key object, so that reading them back gives the same value:
+
+- ``{"$float": "nan"}``, ``{"$float": "inf"}``, ``{"$float": "-inf"}``: non-finite floats;
+- ``{"$decimal": "0.10"}``: a ``decimal.Decimal``, digit for digit;
+- ``{"$repr": "..."}``: a value that has no JSON form, kept as its (shortened) ``repr``.
+"""
+
+from __future__ import annotations
+
+import math
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+#: Arrays with more elements than this are summarised instead of stored element by element.
+MAX_ARRAY_ELEMENTS = 10_000
+_MAX_REPR = 200
+
+_NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+def to_json(value: Any, where: str, problems: list[str]) -> Any:
+    """Return ``value`` as plain JSON data; describe what could not be kept in ``problems``.
+
+    ``where`` names the value in those descriptions (``"metrics['loss']"``). Never raises for
+    an unstorable value: it is kept as ``{"$repr": ...}`` instead, so one odd value never costs
+    a run its record.
+    """
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": _float_name(value)}
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
+                    key = str(key)
+                else:
+                    problems.append(f"{where}: key {key!r} is not a string; stored as its repr")
+                    key = repr(key)
+            out[key] = to_json(item, f"{where}[{key!r}]", problems)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [to_json(item, f"{where}[{i}]", problems) for i, item in enumerate(value)]
+    if isinstance(value, (set, frozenset)):
+        items = list(value)
+        try:
+            items.sort()
+        except TypeError:
+            pass
+        return [to_json(item, f"{where}[{i}]", problems) for i, item in enumerate(items)]
+    if isinstance(value, bool):  # subclasses of bool, int, float, str land here
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return to_json(float(value), where, problems)
+    if isinstance(value, str):
+        return str(value)
+    if kind.__name__ == "Decimal" and kind.__module__ in ("decimal", "_decimal", "_pydecimal"):
+        return {"$decimal": str(value)}
+    if _is_numpy_scalar(value) or _is_zero_dim(value):
+        return to_json(value.item(), where, problems)
+    if hasattr(value, "tolist") and hasattr(value, "shape"):
+        size = getattr(value, "size", None)
+        size = size() if callable(size) else size  # torch's size is a method
+        if isinstance(size, int) and size > MAX_ARRAY_ELEMENTS:
+            problems.append(
+                f"{where}: array of {size} elements is larger than {MAX_ARRAY_ELEMENTS}; "
+                "stored as a summary"
+            )
+            return {"$repr": _summary(value)}
+        try:
+            return to_json(value.tolist(), where, problems)
+        except Exception:  # a broken tolist() must not cost the run its record
+            pass
+    if hasattr(value, "isoformat") and hasattr(value, "year"):  # date and datetime
+        return value.isoformat()
+    if hasattr(value, "__fspath__"):
+        return str(value.__fspath__())
+    problems.append(f"{where}: a {kind.__name__} has no JSON form; stored as its repr")
+    return {"$repr": _short_repr(value)}
+
+
+def from_json(value: Any) -> Any:
+    """Undo :func:`to_json`'s markers: the inverse for every value that was storable."""
+    if type(value) is dict:
+        if len(value) == 1:
+            (key, item), = value.items()
+            if key == "$float" and item in _NON_FINITE:
+                return _NON_FINITE[item]
+            if key == "$decimal" and type(item) is str:
+                from decimal import Decimal  # only when one is stored: decimal is slow to import
+
+                return Decimal(item)
+            if key == "$repr" and type(item) is str:
+                return item
+        return {key: from_json(item) for key, item in value.items()}
+    if type(value) is list:
+        return [from_json(item) for item in value]
+    return value
+
+
+def _float_name(value: float) -> str:
+    if math.isnan(value):
+        return "nan"
+    return "inf" if value > 0 else "-inf"
+
+
+def _is_numpy_scalar(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and hasattr(value, "item") and not hasattr(
+        value, "__len__"
+    )
+
+
+def _is_zero_dim(value: Any) -> bool:
+    shape = getattr(value, "shape", None)
+    return shape is not None and len(tuple(shape)) == 0 and hasattr(value, "item")
+
+
+def _summary(value: Any) -> str:
+    shape = tuple(getattr(value, "shape", ()))
+    dtype = getattr(value, "dtype", "?")
+    return f"{type(value).__name__}(shape={shape}, dtype={dtype})"
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception as exc:  # a broken __repr__ is the user's bug, not a reason to fail
+        text = f"<{type(value).__name__} with a failing repr: {exc!r}>"
+    return text if len(text) <= _MAX_REPR else text[: _MAX_REPR - 1] + "…"

@@ -1,0 +1,114 @@
+"""``tmt_save``: keep an object of a run in the run's results folder, and list it in its record."""
+
+from __future__ import annotations
+
+import os
+
+from .errors import DuplicatedNameError, ResultNameError
+from .run import current_run
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Optional
+
+
+def tmt_save(
+    obj: Any,
+    name: str,
+    allow_exist: bool = False,
+    extension: str = ".pkl",
+    custom_save: Optional[Callable[[Any, str], Optional[str]]] = None,
+) -> str:
+    """Save ``obj`` as the result ``name`` of the current run and return the path it went to.
+
+    Call it inside a function decorated with ``tmt_recorder``, or from code (and threads) that
+    function runs. By default ``obj`` is pickled to ``<results_path>/<run id>/<name><extension>``.
+    ``custom_save(obj, path)`` saves it your way instead; if it returns a path, that path is
+    recorded instead of ``path``. A name saved twice in one run is an error unless
+    ``allow_exist``, which saves the new object beside the first as ``<name>_1``, ``<name>_2``...
+
+    Raises ``NotInRunError`` outside a run, ``DuplicatedNameError`` for a name already saved,
+    ``ResultNameError`` for a name that is not a plain file name.
+    """
+    run = current_run("tmt_save")
+    _check_name(name)
+    extension = _check_extension(extension)
+    folder = run.results_dir
+    os.makedirs(folder, exist_ok=True)
+    with run.lock:
+        taken = {r["name"] for r in run.record["results"]}
+        path = os.path.join(folder, name + extension)
+        if name in taken or path in run.reserved or os.path.lexists(path):
+            if not allow_exist:
+                raise DuplicatedNameError(
+                    f"tmt_save: a result named {name!r} was already saved in run {run.id}; "
+                    "pass allow_exist=True to keep both, or choose another name"
+                )
+            counter = 1
+            while True:
+                path = os.path.join(folder, f"{name}_{counter}{extension}")
+                if path not in run.reserved and not os.path.lexists(path):
+                    break
+                counter += 1
+        run.reserved.add(path)
+    try:
+        if custom_save is not None:
+            returned = custom_save(obj, path)
+            if returned is not None:
+                path = os.path.abspath(os.fspath(returned))
+            saved_with = "custom"
+        else:
+            _pickle_atomic(obj, path)
+            saved_with = "pickle"
+        run.add_result(name, path, saved_with)
+    finally:
+        with run.lock:
+            run.reserved.discard(path)
+    return path
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise ResultNameError(f"tmt_save: result name must be a string, got {type(name).__name__}")
+    if (
+        not name
+        or name in (".", "..")
+        or "/" in name
+        or "\\" in name
+        or "\0" in name
+        or os.path.isabs(name)
+    ):
+        raise ResultNameError(
+            f"tmt_save: result name {name!r} must be a plain file name "
+            "(not empty, '.' or '..'; no '/', '\\' or NUL)"
+        )
+
+
+def _check_extension(extension: object) -> str:
+    if extension is None:
+        return ""
+    if not isinstance(extension, str):
+        raise ResultNameError(
+            f"tmt_save: extension must be a string, got {type(extension).__name__}"
+        )
+    if "/" in extension or "\\" in extension or "\0" in extension or ".." in extension:
+        raise ResultNameError(f"tmt_save: extension {extension!r} must not hold '/', '\\', '..' or NUL")
+    if extension and not extension.startswith("."):
+        extension = "." + extension
+    return extension
+
+
+def _pickle_atomic(obj: Any, path: str) -> None:
+    import pickle
+
+    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    try:
+        with open(tmp, "wb") as f:
+            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

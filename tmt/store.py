@@ -1,0 +1,111 @@
+"""The run database: a folder a run, each holding one atomic ``run.json`` record.
+
+Layout, for the default configuration (all under ``tmt_dir``)::
+
+    .tmt/runs/<id>/run.json      the record of one run
+    .tmt/index.json              a cache of all records (derived; safe to delete)
+    .tmt/results/<id>/           objects saved with tmt_save
+    .tmt/snapshots/<id>/         the code snapshot of the run
+    .tmt/tmt_db.json             a tmt 0.1.x database, if any (read, never written)
+
+``runs/`` and ``index.json`` sit beside ``json_db_path``. Any number of processes, on one
+machine or several sharing the folder, may record at once: each writes only its own run's
+folder, which it creates exclusively, and no lock is ever taken.
+"""
+
+from __future__ import annotations
+
+import os
+
+from . import jsonfile
+from .entry import Entry
+from .errors import StoreError
+from .index import RECORD_NAME, load_records
+from .legacy import read_legacy_db
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .config import Configs
+
+
+class Store:
+    """Reads and writes the runs of one configuration's store."""
+
+    def __init__(self, config: Configs) -> None:
+        self.config = config
+        self.root = config.tmt_dir
+        db_dir = os.path.dirname(config.json_db_path)
+        self.runs_dir = os.path.join(db_dir, "runs")
+        self.index_path = os.path.join(db_dir, "index.json")
+        self.legacy_path = config.json_db_path
+        self.results_root = config.results_path
+
+    # Writing ------------------------------------------------------------------------------
+    def create_run_dir(self) -> str:
+        """Reserve a new, unique run id by creating its folder; return the id."""
+        try:
+            os.makedirs(self.runs_dir, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the run store {self.runs_dir}: {exc}") from None
+        while True:
+            run_id = os.urandom(6).hex()
+            try:
+                os.mkdir(os.path.join(self.runs_dir, run_id))
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise StoreError(f"cannot create a run folder in {self.runs_dir}: {exc}") from None
+            return run_id
+
+    def run_dir(self, run_id: str) -> str:
+        return os.path.join(self.runs_dir, run_id)
+
+    def results_dir(self, run_id: str) -> str:
+        return os.path.join(self.results_root, run_id)
+
+    def write_record(self, record: dict, durable: bool = True) -> None:
+        """Atomically replace the record of run ``record["id"]``."""
+        path = os.path.join(self.runs_dir, record["id"], RECORD_NAME)
+        jsonfile.write_atomic(path, record, durable)
+
+    def relative(self, path: str) -> str:
+        """``path`` as records store it: relative to ``tmt_dir`` when inside it, else absolute."""
+        path = os.path.abspath(path)
+        try:
+            inside = os.path.commonpath([path, self.root]) == self.root
+        except ValueError:  # different drives
+            inside = False
+        return os.path.relpath(path, self.root) if inside else path
+
+    # Reading ------------------------------------------------------------------------------
+    def records(self) -> list[dict]:
+        """Every run record, 0.1.x ones included, oldest first."""
+        records = load_records(self.runs_dir, self.index_path)
+        records.sort(key=_start_time)
+        legacy = read_legacy_db(self.legacy_path, self.root)
+        if legacy:
+            records = sorted(legacy + records, key=_start_time)
+        return records
+
+    def entries(self) -> list[Entry]:
+        """Every run, oldest first."""
+        return [Entry(record, self.root) for record in self.records()]
+
+    def entry(self, run_id: str) -> Entry | None:
+        """The run with id ``run_id``, read straight from its record; ``None`` if there is none."""
+        if run_id and "/" not in run_id and not run_id.startswith("."):
+            try:
+                record = jsonfile.read(os.path.join(self.runs_dir, run_id, RECORD_NAME))
+            except (OSError, ValueError):
+                record = None
+            if isinstance(record, dict) and record.get("id") == run_id:
+                return Entry(record, self.root)
+        for record in read_legacy_db(self.legacy_path, self.root):
+            if record["id"] == run_id:
+                return Entry(record, self.root)
+        return None
+
+
+def _start_time(record: dict) -> float:
+    value = record.get("start_time")
+    return value if isinstance(value, (int, float)) else 0.0
