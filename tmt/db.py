@@ -55,26 +55,32 @@ class DbManager:
     def get_entries_between_dates(self, first: DateLike, second: DateLike) -> list[Entry]:
         """Runs started between ``first`` and ``second``, both included."""
         low, high = _seconds(first, "first"), _seconds(second, "second")
-        return [e for e in self.store.entries() if low <= e.start_time <= high]
+        return [e for e in self.store.entries() if low <= _us(e.start_time) <= high]
 
     def get_entries_greater_than_date(self, date: DateLike) -> list[Entry]:
         """Runs started after ``date``."""
         limit = _seconds(date, "date")
-        return [e for e in self.store.entries() if e.start_time > limit]
+        return [e for e in self.store.entries() if _us(e.start_time) > limit]
 
     def get_entries_lower_than_date(self, date: DateLike) -> list[Entry]:
         """Runs started before ``date``."""
         limit = _seconds(date, "date")
-        return [e for e in self.store.entries() if e.start_time < limit]
+        return [e for e in self.store.entries() if _us(e.start_time) < limit]
+
+
+def _us(seconds: float) -> float:
+    """Seconds to the microsecond, the resolution of a ``datetime``, so that a run's own
+    ``started`` compares equal to its start time."""
+    return round(seconds, 6)
 
 
 def _seconds(value: DateLike, argument: str) -> float:
     if isinstance(value, datetime):
-        return value.timestamp()
+        return _us(value.timestamp())
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day).timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
+        return _us(float(value))
     raise TypeError(
         f"{argument} must be a datetime, a date or seconds since the epoch, "
         f"got {type(value).__name__} {value!r}"

@@ -109,7 +109,7 @@ def start_run(
     store = Store(config)
     parent = _parent_for(store, name, strategy) if strategy is not None else None
     run_id = store.create_run_dir()
-    now = time.time()
+    now = round(time.time(), 6)  # microseconds: what a datetime holds
     pid = os.getpid()
     record: dict[str, Any] = {
         "schema": 1,

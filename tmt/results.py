@@ -91,8 +91,8 @@ def _check_extension(extension: object) -> str:
         raise ResultNameError(
             f"tmt_save: extension must be a string, got {type(extension).__name__}"
         )
-    if "/" in extension or "\\" in extension or "\0" in extension or ".." in extension:
-        raise ResultNameError(f"tmt_save: extension {extension!r} must not hold '/', '\\', '..' or NUL")
+    if "/" in extension or "\\" in extension or "\0" in extension:
+        raise ResultNameError(f"tmt_save: extension {extension!r} must not hold '/', '\\' or NUL")
     if extension and not extension.startswith("."):
         extension = "." + extension
     return extension

@@ -108,7 +108,7 @@ class ActiveRun:
         self._end(status, error=error)
 
     def _end(self, status: str, **fields: Any) -> None:
-        now = time.time()
+        now = round(time.time(), 6)
         with self.lock:
             self.done = True
             self.record.update(fields)

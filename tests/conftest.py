@@ -1,0 +1,57 @@
+"""Shared fixtures: every test runs in a fresh project folder of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder with one source file, made the working folder."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "train.py").write_text("print('training')\n")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def run_python(project: Path):
+    """Run a Python snippet in a fresh interpreter inside the project; returns the process."""
+
+    def run(code: str, check: bool = True, **kwargs) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "default"}
+        proc = subprocess.run(
+            [sys.executable, "-c", textwrap.dedent(code)],
+            cwd=kwargs.pop("cwd", project), env=env, capture_output=True, text=True,
+            timeout=120, **kwargs,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"snippet failed ({proc.returncode}):\n{proc.stderr}")
+        return proc
+
+    return run
+
+
+def records(project: Path, tmt_dir: str = ".tmt") -> list[dict]:
+    """The run records on disk, read directly (not through tmt)."""
+    import json
+
+    runs = project / tmt_dir / "runs"
+    if not runs.exists():
+        return []
+    found = []
+    for folder in runs.iterdir():
+        try:  # a run's folder exists a moment before its first record
+            found.append(json.loads((folder / "run.json").read_text()))
+        except FileNotFoundError:
+            continue
+    return found

@@ -1,0 +1,119 @@
+"""Runs killed without a word (kill -9, a lost node) are reported as crashed, never lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO, records
+from tmt import TmtManager
+from tmt.liveness import STALE_AFTER, effective_status, pid_alive, this_host
+
+
+def wait_for(predicate, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+class TestKilledRun:
+    def test_a_run_killed_mid_way_is_listed_as_crashed(self, project: Path) -> None:
+        """kill -9 during a run: the run stays visible, as crashed, and the store readable."""
+        code = (
+            "import time\n"
+            "from tmt import tmt_recorder\n"
+            "@tmt_recorder(name='doomed')\n"
+            "def run():\n"
+            "    time.sleep(60)\n"
+            "run()\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=project, env=env)
+        try:
+            wait_for(lambda: any(r["status"] == "running" for r in records(project)))
+            entry = TmtManager().set_entry_by_name("doomed")
+            assert entry.status == "running"
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        entry = TmtManager().set_entry_by_name("doomed")
+        assert entry.status == "crashed"
+        assert entry.to_dict()["status"] == "crashed"
+        assert records(project)[0]["status"] == "running"  # the file is left as the run wrote it
+
+    def test_other_runs_still_record_after_a_crash(self, project: Path, run_python) -> None:
+        proc = subprocess.Popen(
+            [sys.executable, "-c",
+             "import time\nfrom tmt import tmt_recorder\n"
+             "tmt_recorder(name='a')(lambda: time.sleep(60))()\n"],
+            cwd=project, env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        wait_for(lambda: len(records(project)) == 1)
+        proc.kill()
+        proc.wait()
+        run_python("from tmt import tmt_recorder\ntmt_recorder(name='b')(lambda: {'ok': 1})()\n")
+        statuses = {e.name: e.status for e in TmtManager().db.get_all_entries()}
+        assert statuses == {"a": "crashed", "b": "finished"}
+
+
+class TestEffectiveStatus:
+    def record(self, **fields) -> dict:
+        now = time.time()
+        return {"status": "running", "host": this_host(), "pid": os.getpid(),
+                "start_time": now, "heartbeat_time": now, **fields}
+
+    def test_finished_runs_are_what_they_say(self) -> None:
+        assert effective_status(self.record(status="finished", pid=0)) == "finished"
+
+    def test_a_live_process_here_is_running(self) -> None:
+        assert effective_status(self.record()) == "running"
+
+    def test_a_gone_process_here_is_crashed(self) -> None:
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        proc.wait()
+        assert effective_status(self.record(pid=proc.pid)) == "crashed"
+
+    def test_a_reused_pid_is_not_mistaken_for_the_run(self) -> None:
+        """The process start time recorded with the pid tells a reused pid apart."""
+        assert effective_status(self.record(process_start="1")) == "crashed"
+
+    def test_another_host_is_judged_by_its_heartbeat(self) -> None:
+        fresh = self.record(host="elsewhere", pid=1)
+        assert effective_status(fresh) == "running"
+        stale = self.record(host="elsewhere", pid=1, heartbeat_time=time.time() - STALE_AFTER - 1)
+        assert effective_status(stale) == "crashed"
+
+    def test_a_zombie_is_not_alive(self) -> None:
+        proc = subprocess.Popen([sys.executable, "-c", "pass"])
+        wait_for(lambda: open(f"/proc/{proc.pid}/stat").read().split(") ")[1][0] == "Z")
+        try:
+            assert not pid_alive(proc.pid)
+        finally:
+            proc.wait()
+
+
+class TestHeartbeat:
+    def test_a_running_run_refreshes_its_heartbeat(self, project: Path) -> None:
+        """While the function runs, the heartbeat thread keeps rewriting heartbeat_time."""
+        code = (
+            "import glob, json, time\n"
+            "import tmt.run\n"
+            "tmt.run.HEARTBEAT_INTERVAL = 0.1\n"
+            "from tmt import tmt_recorder\n"
+            "def work():\n"
+            "    time.sleep(0.6)\n"
+            "    (path,) = glob.glob('.tmt/runs/*/run.json')\n"
+            "    r = json.load(open(path))\n"
+            "    print(r['status'], r['heartbeat_time'] - r['start_time'])\n"
+            "tmt_recorder(name='beat')(work)()\n"
+        )
+        out = subprocess.run([sys.executable, "-c", code], cwd=project, check=True, timeout=60,
+                             capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.split()
+        assert out[0] == "running"
+        assert float(out[1]) > 0.2

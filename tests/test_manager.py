@@ -1,0 +1,139 @@
+"""TmtManager: the README's way of reading runs back, and what it promises not to do."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tmt import EntryNotFound, TmtManager, tmt_recorder, tmt_save
+
+
+@pytest.fixture
+def recorded(project: Path) -> str:
+    """One run of "example" that saved two arrays; returns its id."""
+
+    @tmt_recorder(name="example")
+    def train():
+        tmt_save(np.arange(3), name="preds")
+        tmt_save(np.ones(2), name="probs")
+        return {"f1": 0.8, "accuracy": 0.9}
+
+    train()
+    return TmtManager().set_entry_by_name("example").id
+
+
+class TestReadmeUsage:
+    def test_the_readme_snippet(self, recorded: str) -> None:
+        """The README's TmtManager snippet, as written."""
+        manager = TmtManager()
+        manager.set_entry_by_id(recorded)
+
+        paths = []
+        for name, path in manager.results_paths():
+            with open(path, "rb") as f:
+                res = pickle.load(f)
+            paths.append((name, res.tolist()))
+        assert paths == [("preds", [0, 1, 2]), ("probs", [1.0, 1.0])]
+
+        means = [(name, res.mean()) for name, res in manager.load_results()]
+        assert means == [("preds", 1.0), ("probs", 1.0)]
+
+        printed = [f"{name}: {val}" for name, val in manager.get_metrics()]
+        assert printed == ["f1: 0.8", "accuracy: 0.9"]
+
+    def test_metrics_have_names_and_values(self, recorded: str) -> None:
+        manager = TmtManager()
+        manager.set_entry_by_id(recorded)
+        assert [(m.name, m.value) for m in manager.get_metrics()] == [
+            ("f1", 0.8), ("accuracy", 0.9)
+        ]
+
+    def test_code_snapshot_path(self, project: Path, recorded: str) -> None:
+        manager = TmtManager()
+        manager.set_entry_by_id(recorded)
+        snapshot = Path(manager.code_snapshot_path())
+        assert snapshot == project / ".tmt" / "snapshots" / recorded
+        assert (snapshot / "train.py").read_text() == "print('training')\n"
+
+    def test_set_entry_by_name_picks_the_newest_run(self, project: Path) -> None:
+        @tmt_recorder(name="timeline")
+        def train(i):
+            return {"i": i}
+
+        for i in range(3):
+            train(i)
+        assert TmtManager().set_entry_by_name("timeline").metrics == {"i": 2}
+
+    def test_entry_converts_to_a_dict(self, recorded: str) -> None:
+        entry = TmtManager().set_entry_by_id(recorded)
+        data = entry.to_dict()
+        assert data["id"] == recorded and data["name"] == "example"
+        assert data["metrics"] == {"f1": 0.8, "accuracy": 0.9}
+        assert isinstance(entry.date_created, int) and isinstance(entry.date_saved, int)
+        assert entry.date_saved >= entry.date_created
+        assert [r.name for r in entry.results] == ["preds", "probs"]
+        assert entry.description == ""
+
+    def test_an_entry_can_be_given_directly(self, recorded: str) -> None:
+        entry = TmtManager().db.get_entry_by_id(recorded)
+        assert dict(TmtManager(entry=entry).get_metrics())["f1"] == 0.8
+
+
+class TestErrors:
+    def test_unknown_id(self, recorded: str) -> None:
+        with pytest.raises(EntryNotFound, match="no run with id 'nope'"):
+            TmtManager().set_entry_by_id("nope")
+
+    def test_unknown_name(self, recorded: str) -> None:
+        with pytest.raises(EntryNotFound, match="no run named 'nope'"):
+            TmtManager().set_entry_by_name("nope")
+
+    @pytest.mark.parametrize("method", ["get_metrics", "code_snapshot_path"])
+    def test_no_run_selected(self, project: Path, method: str) -> None:
+        with pytest.raises(EntryNotFound, match="no run selected"):
+            getattr(TmtManager(), method)()
+
+    def test_no_run_selected_for_results(self, project: Path) -> None:
+        with pytest.raises(EntryNotFound, match="no run selected"):
+            list(TmtManager().results_paths())
+
+    def test_a_missing_result_file_yields_its_path_with_a_warning(self, recorded) -> None:
+        manager = TmtManager()
+        manager.set_entry_by_id(recorded)
+        first = next(manager.results_paths())[1]
+        Path(first).unlink()
+        with pytest.warns(UserWarning, match="could not be unpickled"):
+            loaded = dict(manager.load_results())
+        assert loaded["preds"] == first
+
+
+class TestReadOnly:
+    def test_a_manager_creates_nothing(self, project: Path) -> None:
+        """Reading where nothing was recorded finds no runs and leaves no .tmt behind."""
+        manager = TmtManager()
+        assert manager.db.get_all_entries() == []
+        assert not (project / ".tmt").exists()
+
+
+class TestSubEntries:
+    def test_results_of_sub_entries_come_with_the_parent(self, project: Path) -> None:
+        """As in 0.1.x, a parent's results include those of runs attached to it."""
+        from tmt import DuplicatePolicy, DuplicateStrategy
+
+        @tmt_recorder(name="p")
+        def parent():
+            tmt_save(1, name="a")
+
+        @tmt_recorder(name="p", duplicate_strategy=DuplicateStrategy(DuplicatePolicy.AS_SUB_ENTRY))
+        def child():
+            tmt_save(2, name="b")
+
+        parent()
+        parent_id = TmtManager().set_entry_by_name("p").id
+        child()
+        manager = TmtManager()
+        manager.set_entry_by_id(parent_id)
+        assert list(manager.load_results()) == [("a", 1), ("b", 2)]

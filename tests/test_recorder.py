@@ -1,0 +1,249 @@
+"""tmt_recorder: every call of a decorated function becomes a run with a complete record."""
+
+from __future__ import annotations
+
+import asyncio
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import records
+from tmt import (
+    DuplicatedNameError,
+    DuplicatePolicy,
+    DuplicateStrategy,
+    TmtManager,
+    tmt_recorder,
+)
+
+
+class TestRecording:
+    def test_return_value_passes_through_and_dict_becomes_metrics(self, project: Path) -> None:
+        @tmt_recorder(name="some_experiment")
+        def train(a, b=2):
+            return {"f1": 0.5, "accuracy": a + b}
+
+        assert train(1) == {"f1": 0.5, "accuracy": 3}
+        (record,) = records(project)
+        assert record["name"] == "some_experiment"
+        assert record["status"] == "finished"
+        assert record["metrics"] == {"f1": 0.5, "accuracy": 3}
+
+    @pytest.mark.parametrize("returned", [None, {}, 42, "text", [1, 2]])
+    def test_none_empty_or_non_dict_returns_mean_no_metrics(self, project, returned) -> None:
+        """None or {} mean no metrics; any other return value passes through unrecorded."""
+
+        @tmt_recorder(name="x")
+        def train():
+            return returned
+
+        assert train() == returned
+        assert records(project)[0]["metrics"] == {}
+
+    def test_the_record_says_when_where_and_how_long(self, project: Path) -> None:
+        @tmt_recorder(name="x", description="first try")
+        def train():
+            return None
+
+        train()
+        (r,) = records(project)
+        assert r["schema"] == 1
+        assert r["description"] == "first try"
+        assert r["end_time"] >= r["start_time"] > 0
+        assert r["duration"] == pytest.approx(r["end_time"] - r["start_time"], abs=1e-5)
+        assert r["started"].startswith(r["started"][:4]) and "T" in r["started"]
+        assert isinstance(r["pid"], int) and r["host"] and r["cwd"] == str(project)
+        assert r["error"] is None
+
+    def test_same_name_again_is_a_new_run_of_the_timeline(self, project: Path) -> None:
+        """Recording a name again adds a run: no error, as 0.1.x's default raised."""
+
+        @tmt_recorder(name="again")
+        def train(i):
+            return {"i": i}
+
+        for i in range(3):
+            train(i)
+        entries = TmtManager().db.get_entries_by_name("again")
+        assert [e.metrics["i"] for e in entries] == [0, 1, 2]
+        assert len({e.id for e in entries}) == 3
+
+    def test_record_exists_while_the_run_is_running(self, project: Path) -> None:
+        """The record is written at the start, so a run in progress is visible."""
+        seen = []
+
+        @tmt_recorder(name="live")
+        def train():
+            seen.extend(records(project))
+
+        train()
+        assert [r["status"] for r in seen] == ["running"]
+
+    def test_metrics_keep_numpy_values_and_nan(self, project: Path) -> None:
+        @tmt_recorder(name="np")
+        def train():
+            return {"acc": np.float32(0.5), "n": np.int64(3), "loss": float("nan")}
+
+        train()
+        metrics = TmtManager().set_entry_by_name("np").metrics
+        assert metrics["acc"] == 0.5 and metrics["n"] == 3
+        assert metrics["loss"] != metrics["loss"]
+
+    def test_an_unstorable_metric_is_named_and_the_run_still_recorded(self, project) -> None:
+        @tmt_recorder(name="odd")
+        def train():
+            return {"acc": 0.9, "model": object()}
+
+        with pytest.warns(UserWarning, match=r"metrics\['model'\]: a object has no JSON form"):
+            train()
+        (r,) = records(project)
+        assert r["status"] == "finished"
+        assert r["metrics"]["acc"] == 0.9
+        assert r["metrics"]["model"]["$repr"].startswith("<object object")
+
+
+class TestFailures:
+    def test_a_failed_run_is_recorded_and_the_exception_propagates(self, project) -> None:
+        @tmt_recorder(name="boom")
+        def train():
+            raise ValueError("bad shape")
+
+        with pytest.raises(ValueError, match="bad shape"):
+            train()
+        (r,) = records(project)
+        assert r["status"] == "failed"
+        assert r["error"]["type"] == "ValueError"
+        assert r["error"]["message"] == "bad shape"
+        assert 'raise ValueError("bad shape")' in r["error"]["traceback"]
+        assert r["end_time"] is not None
+
+    def test_keyboard_interrupt_is_interrupted(self, project: Path) -> None:
+        @tmt_recorder(name="ctrl-c")
+        def train():
+            raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            train()
+        assert records(project)[0]["status"] == "interrupted"
+
+    def test_exception_types_outside_builtins_are_qualified(self, project: Path) -> None:
+        @tmt_recorder(name="custom")
+        def train():
+            raise DuplicatedNameError("x")
+
+        with pytest.raises(DuplicatedNameError):
+            train()
+        assert records(project)[0]["error"]["type"] == "tmt.errors.DuplicatedNameError"
+
+    def test_save_on_exception_is_accepted(self, project: Path) -> None:
+        """0.1.x's save_on_exception is still accepted; failed runs are always recorded."""
+
+        @tmt_recorder("legacy", None, True, "desc")
+        def train():
+            raise RuntimeError
+
+        with pytest.raises(RuntimeError):
+            train()
+        assert records(project)[0]["status"] == "failed"
+
+
+class TestDecoratedCallables:
+    def test_wraps_keeps_name_and_docstring(self, project: Path) -> None:
+        @tmt_recorder(name="x")
+        def train_model(a):
+            """Train it."""
+
+        assert train_model.__name__ == "train_model"
+        assert train_model.__doc__ == "Train it."
+        assert train_model.__wrapped__ is not None
+
+    def test_methods(self, project: Path) -> None:
+        class Trainer:
+            def __init__(self) -> None:
+                self.lr = 0.1
+
+            @tmt_recorder(name="method")
+            def fit(self, epochs):
+                return {"lr": self.lr, "epochs": epochs}
+
+        assert Trainer().fit(3) == {"lr": 0.1, "epochs": 3}
+        assert records(project)[0]["metrics"] == {"lr": 0.1, "epochs": 3}
+
+    def test_async_functions(self, project: Path) -> None:
+        @tmt_recorder(name="async")
+        async def train(x):
+            await asyncio.sleep(0)
+            return {"x": x}
+
+        assert asyncio.iscoroutinefunction(train)
+        assert asyncio.run(train(4)) == {"x": 4}
+        (r,) = records(project)
+        assert r["status"] == "finished" and r["metrics"] == {"x": 4}
+
+    def test_async_failure(self, project: Path) -> None:
+        @tmt_recorder(name="async-fail")
+        async def train():
+            raise OSError("disk")
+
+        with pytest.raises(OSError):
+            asyncio.run(train())
+        assert records(project)[0]["status"] == "failed"
+
+    def test_bare_decorator_is_a_clear_error(self) -> None:
+        with pytest.raises(TypeError, match=r"use @tmt_recorder\(name='...'\)"):
+
+            @tmt_recorder
+            def train():
+                pass
+
+    @pytest.mark.parametrize("name", ["", "   ", 3])
+    def test_name_must_be_a_non_empty_string(self, name) -> None:
+        with pytest.raises(ValueError, match="name must be a non-empty string"):
+            tmt_recorder(name=name)
+
+
+class TestDuplicateStrategy:
+    def test_as_new_entry(self, project: Path) -> None:
+        strategy = DuplicateStrategy(DuplicatePolicy.AS_NEW_ENTRY)
+
+        @tmt_recorder(name="d", duplicate_strategy=strategy)
+        def train():
+            return None
+
+        train()
+        train()
+        assert len(records(project)) == 2
+
+    def test_dont_allow_refuses_a_used_name_before_running(self, project: Path) -> None:
+        calls = []
+
+        @tmt_recorder(name="d", duplicate_strategy=DuplicateStrategy(DuplicatePolicy.DONT_ALLOW))
+        def train():
+            calls.append(1)
+
+        train()
+        with pytest.raises(DuplicatedNameError, match="'d' already has 1 run"):
+            train()
+        assert calls == [1]
+        assert len(records(project)) == 1
+
+    def test_as_sub_entry_attaches_to_the_newest_run(self, project: Path) -> None:
+        @tmt_recorder(name="d")
+        def first():
+            return None
+
+        @tmt_recorder(name="d", duplicate_strategy=DuplicateStrategy(DuplicatePolicy.AS_SUB_ENTRY))
+        def sub():
+            return None
+
+        first()
+        first()
+        newest = TmtManager().set_entry_by_name("d").id
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            sub()
+        assert any("attaching this run to the newest" in str(w.message) for w in caught)
+        children = [r for r in records(project) if r["parent"]]
+        assert [c["parent"] for c in children] == [newest]

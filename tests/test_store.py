@@ -1,0 +1,223 @@
+"""The store: one atomic record per run, a derived index, and tmt 0.1.x databases still read."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import pytest
+
+from conftest import records
+from tmt import Configs, TmtManager, tmt_recorder
+from tmt.store import Store
+
+
+def record_runs(n: int, name: str = "r") -> None:
+    for i in range(n):
+        tmt_recorder(name=name)(lambda i=i: {"i": i})()
+
+
+class TestLayout:
+    def test_documented_layout(self, project: Path) -> None:
+        record_runs(1)
+        (r,) = records(project)
+        tmt = project / ".tmt"
+        assert (tmt / "runs" / r["id"] / "run.json").is_file()
+        assert (tmt / "snapshots" / r["id"]).is_dir()
+        assert os.readlink(tmt / "snapshots" / "last") == r["id"]
+        assert not (tmt / "tmt_db.json").exists()  # only read, for 0.1.x stores
+
+    def test_nothing_is_written_outside_the_store(self, project: Path) -> None:
+        before = set(os.listdir(project))
+        record_runs(2)
+        assert set(os.listdir(project)) - before == {".tmt"}
+
+    def test_no_temporary_files_are_left(self, project: Path) -> None:
+        record_runs(3)
+        leftovers = [p for p in (project / ".tmt").rglob("*.tmp")]
+        assert leftovers == []
+
+
+class TestIndex:
+    def test_index_is_derived_and_can_be_deleted(self, project: Path) -> None:
+        record_runs(3)
+        manager = TmtManager()
+        assert len(manager.db.get_all_entries()) == 3
+        (project / ".tmt" / "index.json").unlink()
+        assert len(TmtManager().db.get_all_entries()) == 3
+        assert (project / ".tmt" / "index.json").exists()
+
+    def test_a_changed_record_is_seen_through_the_index(self, project: Path) -> None:
+        """An edit to a run.json (a rewrite, as tmt does) shows up on the next read."""
+        record_runs(1)
+        store = Store(Configs())
+        store.records()  # builds the index
+        (r,) = records(project)
+        r["description"] = "edited later"
+        store.write_record(r)
+        assert store.records()[0]["description"] == "edited later"
+
+    def test_a_new_run_is_seen_after_the_index_was_built(self, project: Path) -> None:
+        record_runs(2)
+        store = Store(Configs())
+        assert len(store.records()) == 2
+        record_runs(1)
+        assert len(store.records()) == 3
+
+    def test_an_old_cached_record_is_trusted_without_rereading(self, project: Path) -> None:
+        """Records older than the racy window are served from the index."""
+        record_runs(1)
+        (r,) = records(project)
+        path = project / ".tmt" / "runs" / r["id"] / "run.json"
+        old = path.stat().st_mtime - 60
+        os.utime(path, (old, old))
+        store = Store(Configs())
+        store.records()
+        index = json.loads((project / ".tmt" / "index.json").read_text())
+        assert index["runs"][r["id"]]["key"] is not None
+
+    def test_a_deleted_run_disappears(self, project: Path) -> None:
+        record_runs(2)
+        store = Store(Configs())
+        store.records()
+        victim = records(project)[0]["id"]
+        run_dir = project / ".tmt" / "runs" / victim
+        (run_dir / "run.json").unlink()
+        run_dir.rmdir()
+        assert [r["id"] for r in store.records()] != [] and victim not in {
+            r["id"] for r in store.records()
+        }
+
+    def test_an_unreadable_record_is_skipped_with_a_warning(self, project: Path) -> None:
+        record_runs(2)
+        bad = project / ".tmt" / "runs" / records(project)[0]["id"] / "run.json"
+        bad.write_text("{ not json")
+        with pytest.warns(UserWarning, match=r"run\.json: unreadable run record skipped"):
+            entries = TmtManager().db.get_all_entries()
+        assert len(entries) == 1
+
+
+LEGACY_DB = {
+    "data": [
+        {
+            "id": "6b1c3f0e-0000-4000-8000-000000000001",
+            "name": "old_experiment",
+            "args": "train.py --lr 0.1",
+            "date_created": 1600000000,
+            "local_results_path": ".tmt/results",
+            "local_snapshot_path": ".tmt/snapshots/6b1c3f0e-0000-4000-8000-000000000001",
+            "description": "from 2020",
+            "date_saved": 1600000060,
+            "metrics": [
+                {"entry_id": "6b1c3f0e-0000-4000-8000-000000000001", "name": "f1", "value": 0.7}
+            ],
+            "other_runs": [
+                {
+                    "id": "6b1c3f0e-0000-4000-8000-000000000002",
+                    "name": "old_experiment",
+                    "args": "train.py",
+                    "date_created": 1600000100,
+                    "local_results_path": ".tmt/results",
+                    "metrics": [],
+                    "other_runs": [],
+                    "results": [],
+                }
+            ],
+            "results": [
+                {
+                    "entry_id": "6b1c3f0e-0000-4000-8000-000000000001",
+                    "name": "preds",
+                    "path": ".tmt/results/6b1c3f0e-0000-4000-8000-000000000001/preds.pkl",
+                }
+            ],
+            "version": "0.1.8",
+        }
+    ]
+}
+
+
+class TestLegacyDatabase:
+    @pytest.fixture
+    def legacy(self, project: Path) -> Path:
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "tmt_db.json").write_text(json.dumps(LEGACY_DB))
+        results = project / ".tmt" / "results" / "6b1c3f0e-0000-4000-8000-000000000001"
+        results.mkdir(parents=True)
+        import pickle
+
+        (results / "preds.pkl").write_bytes(pickle.dumps([1, 2]))
+        return project
+
+    def test_old_runs_show_up_in_every_query(self, legacy: Path) -> None:
+        record_runs(1, name="old_experiment")
+        db = TmtManager().db
+        assert len(db.get_all_entries()) == 3
+        assert len(db.get_entries_by_name("old")) == 3
+        assert len(db.get_entries_lower_than_date(1600000050)) == 1
+        old = db.get_entry_by_id("6b1c3f0e-0000-4000-8000-000000000001")
+        assert old.metrics == {"f1": 0.7}
+        assert old.description == "from 2020"
+        assert old.date_created == 1600000000 and old.date_saved == 1600000060
+        assert old.legacy
+
+    def test_old_results_load(self, legacy: Path) -> None:
+        manager = TmtManager()
+        manager.set_entry_by_id("6b1c3f0e-0000-4000-8000-000000000001")
+        assert list(manager.load_results()) == [("preds", [1, 2])]
+        assert manager.code_snapshot_path() == str(
+            legacy / ".tmt" / "snapshots" / "6b1c3f0e-0000-4000-8000-000000000001"
+        )
+
+    def test_sub_entries_become_child_runs(self, legacy: Path) -> None:
+        child = TmtManager().db.get_entry_by_id("6b1c3f0e-0000-4000-8000-000000000002")
+        assert child.parent == "6b1c3f0e-0000-4000-8000-000000000001"
+
+    def test_the_old_database_is_never_written(self, legacy: Path) -> None:
+        before = (legacy / ".tmt" / "tmt_db.json").read_bytes()
+        record_runs(2, name="old_experiment")
+        TmtManager().db.get_all_entries()
+        assert (legacy / ".tmt" / "tmt_db.json").read_bytes() == before
+
+    def test_a_corrupt_old_database_is_skipped_with_a_warning(self, project: Path) -> None:
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "tmt_db.json").write_text('{"data": [')
+        record_runs(1)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            entries = TmtManager().db.get_all_entries()
+        assert len(entries) == 1
+        assert any("unreadable tmt 0.1.x database" in str(w.message) for w in caught)
+
+
+class TestManyProcesses:
+    def test_eight_processes_recording_at_once_lose_nothing(self, project: Path, run_python) -> None:
+        """8 processes x 15 runs into one store, at the same time, leave all 120 runs."""
+        import subprocess
+        import sys
+
+        from conftest import REPO
+
+        code = (
+            "import sys\n"
+            "from tmt import tmt_recorder, tmt_save\n"
+            "@tmt_recorder(name='worker' + sys.argv[1])\n"
+            "def run(i):\n"
+            "    tmt_save(i, name='i')\n"
+            "    return {'i': i, 'worker': int(sys.argv[1])}\n"
+            "for i in range(15):\n"
+            "    run(i)\n"
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code, str(w)], cwd=project, env=env)
+            for w in range(8)
+        ]
+        assert [p.wait(timeout=120) for p in procs] == [0] * 8
+        entries = TmtManager().db.get_all_entries()
+        assert len(entries) == 120
+        assert {e.status for e in entries} == {"finished"}
+        seen = {(e.metrics["worker"], e.metrics["i"]) for e in entries}
+        assert seen == {(w, i) for w in range(8) for i in range(15)}
+        assert all(len(e.results) == 1 for e in entries)
