@@ -136,9 +136,11 @@ def start_run(
         "error": None,
         "tmt_version": __version__,
     }
+    dest = os.path.join(config.snapshot_target, run_id)
+    record["snapshot"] = store.relative(dest)
     run = ActiveRun(store, record)
     run.write()
-    _snapshot(run, config)
+    _snapshot(run, config, dest)
     return run
 
 
@@ -167,11 +169,11 @@ def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> Optiona
     return newest
 
 
-def _snapshot(run: ActiveRun, config: Configs) -> None:
-    """Take the run's code snapshot; a problem is warned about and never fails the run."""
+def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
+    """Take the run's code snapshot into ``dest``; a problem is warned about, recorded, and
+    never fails the run."""
     from .snapshot import point_last_link, previous_snapshot, take_snapshot
 
-    dest = os.path.join(config.snapshot_target, run.id)
     exclude = [
         config.tmt_dir,
         config.snapshot_target,
@@ -190,6 +192,7 @@ def _snapshot(run: ActiveRun, config: Configs) -> None:
         point_last_link(config.last_snapshot_link, dest)
     except Exception as exc:
         warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=4)
+        run.update(snapshot=None, snapshot_left_out={"error": f"{type(exc).__name__}: {exc}"})
         return
     left_out = {}
     if report.too_large:
@@ -207,7 +210,8 @@ def _snapshot(run: ActiveRun, config: Configs) -> None:
             f"{'; '.join(report.skipped[:10])}",
             stacklevel=4,
         )
-    run.update(snapshot=run.store.relative(dest), snapshot_left_out=left_out or None)
+    if left_out:
+        run.update(snapshot_left_out=left_out)
 
 
 def _is_async(func: Callable[..., Any]) -> bool:

@@ -40,16 +40,17 @@ def take_snapshot(
     previous: str | None,
     exclude: list[str],
     extra_ignore_file: str | None = None,
-    max_file_size: int = MAX_FILE_SIZE,
+    max_file_size: int | None = None,
 ) -> SnapshotReport:
     """Copy ``source`` to the new folder ``dest``, linking files unchanged since ``previous``.
 
-    ``exclude`` lists absolute folders never to enter (the store's folders).
+    ``exclude`` lists absolute folders never to enter (the store's folders). Files larger
+    than ``max_file_size`` bytes (default :data:`MAX_FILE_SIZE`) are left out.
     """
     report = SnapshotReport()
     excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
     os.makedirs(dest)
-    walker = _Walker(report, excluded, max_file_size)
+    walker = _Walker(report, excluded, MAX_FILE_SIZE if max_file_size is None else max_file_size)
     walker.copy_tree(source, dest, previous, "", root_layers(extra_ignore_file))
     return report
 

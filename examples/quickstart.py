@@ -1,0 +1,65 @@
+"""Record a few training runs with tmt, then read them back: the five-minute tour.
+
+Run it from any folder: it records into ``.tmt/`` there. It needs nothing but tmt.
+"""
+
+import math
+import random
+
+from tmt import TmtManager, tmt_recorder, tmt_save
+
+
+def make_data(n=400, seed=0):
+    """Two noisy clusters of 2-d points, labelled 0 and 1."""
+    rng = random.Random(seed)
+    points = []
+    for _ in range(n):
+        label = rng.random() < 0.5
+        centre = 0.6 if label else -0.6
+        points.append(((rng.gauss(centre, 1.0), rng.gauss(centre, 1.0)), int(label)))
+    return points[: n // 2], points[n // 2 :]
+
+
+def predict(weights, x):
+    z = weights[0] + weights[1] * x[0] + weights[2] * x[1]
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@tmt_recorder(name="logistic_regression", description="plain SGD on two clusters")
+def train(lr, epochs=3):
+    """Fit a logistic regression by SGD; return its metrics, save its weights."""
+    train_set, test_set = make_data()
+    weights = [0.0, 0.0, 0.0]
+    for _ in range(epochs):
+        for x, y in train_set:
+            error = predict(weights, x) - y
+            weights = [weights[0] - lr * error,
+                       weights[1] - lr * error * x[0],
+                       weights[2] - lr * error * x[1]]
+    predictions = [int(predict(weights, x) > 0.5) for x, _ in test_set]
+    tmt_save(weights, name="weights")
+    tmt_save(predictions, name="predictions")
+    correct = sum(p == y for p, (_, y) in zip(predictions, test_set))
+    return {"accuracy": correct / len(test_set), "lr": lr}
+
+
+if __name__ == "__main__":
+    for lr in (0.0003, 0.003, 0.03):
+        train(lr)
+
+    manager = TmtManager()
+    print(f"{'run':<14}{'experiment':<22}{'status':<10}{'seconds':>8}{'lr':>8}{'accuracy':>10}")
+    for entry in manager.db.get_entries_by_name("logistic_regression"):
+        m = entry.metrics
+        print(f"{entry.id:<14}{entry.name:<22}{entry.status:<10}{entry.duration or 0:>8.3f}"
+              f"{m.get('lr', float('nan')):>8}{m.get('accuracy', float('nan')):>10.3f}")
+
+    best = max(manager.db.get_entries_by_name("logistic_regression"),
+               key=lambda e: e.metrics.get("accuracy", 0))
+    manager.set_entry_by_id(best.id)
+    print(f"\nbest run: {best.id} (started {best.started:%Y-%m-%d %H:%M:%S})")
+    for name, value in manager.get_metrics():
+        print(f"  {name}: {value}")
+    for name, obj in manager.load_results():
+        print(f"  result {name}: {str(obj)[:60]}")
+    print(f"  code snapshot: {manager.code_snapshot_path()}")
