@@ -136,13 +136,19 @@ def main() -> None:
     print(f"  with 10 runs stored        {small * 1000:7.2f} ms   target <= 5 ms")
     print(f"  with {args.runs:,} runs stored  {big * 1000:7.2f} ms   target <= 5 ms")
     print(f"  ratio big/small            {big / small:7.2f}x     target ~1 (flat)")
-    print(f"  yardstick: one atomic JSON write (fsync) {yardstick * 1000:.2f} ms; "
-          f"overhead = {small / yardstick:.1f} writes")
+    print(
+        f"  yardstick: one atomic JSON write (fsync) {yardstick * 1000:.2f} ms; "
+        f"overhead = {small / yardstick:.1f} writes"
+    )
     print(f"  (filling the store: {fill_seconds * 1000:.2f} ms a run, everything included)")
-    print(f"listing {count:,} runs with TmtManager: cold index {cold * 1000:.0f} ms, "
-          f"warm {warm * 1000:.0f} ms")
-    print(f"import: python -c pass {bare * 1000:.1f} ms, python -c 'import tmt' {tmt * 1000:.1f} ms"
-          f", ratio {tmt / bare:.2f}x   target <= 2x")
+    print(
+        f"listing {count:,} runs with TmtManager: cold index {cold * 1000:.0f} ms, "
+        f"warm {warm * 1000:.0f} ms"
+    )
+    print(
+        f"import: python -c pass {bare * 1000:.1f} ms, python -c 'import tmt' {tmt * 1000:.1f} ms"
+        f", ratio {tmt / bare:.2f}x   target <= 2x"
+    )
 
 
 if __name__ == "__main__":

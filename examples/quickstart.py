@@ -33,9 +33,11 @@ def train(lr, epochs=3):
     for _ in range(epochs):
         for x, y in train_set:
             error = predict(weights, x) - y
-            weights = [weights[0] - lr * error,
-                       weights[1] - lr * error * x[0],
-                       weights[2] - lr * error * x[1]]
+            weights = [
+                weights[0] - lr * error,
+                weights[1] - lr * error * x[0],
+                weights[2] - lr * error * x[1],
+            ]
     predictions = [int(predict(weights, x) > 0.5) for x, _ in test_set]
     tmt_save(weights, name="weights")
     tmt_save(predictions, name="predictions")
@@ -51,11 +53,15 @@ if __name__ == "__main__":
     print(f"{'run':<14}{'experiment':<22}{'status':<10}{'seconds':>8}{'lr':>8}{'accuracy':>10}")
     for entry in manager.db.get_entries_by_name("logistic_regression"):
         m = entry.metrics
-        print(f"{entry.id:<14}{entry.name:<22}{entry.status:<10}{entry.duration or 0:>8.3f}"
-              f"{m.get('lr', float('nan')):>8}{m.get('accuracy', float('nan')):>10.3f}")
+        print(
+            f"{entry.id:<14}{entry.name:<22}{entry.status:<10}{entry.duration or 0:>8.3f}"
+            f"{m.get('lr', float('nan')):>8}{m.get('accuracy', float('nan')):>10.3f}"
+        )
 
-    best = max(manager.db.get_entries_by_name("logistic_regression"),
-               key=lambda e: e.metrics.get("accuracy", 0))
+    best = max(
+        manager.db.get_entries_by_name("logistic_regression"),
+        key=lambda e: e.metrics.get("accuracy", 0),
+    )
     manager.set_entry_by_id(best.id)
     print(f"\nbest run: {best.id} (started {best.started:%Y-%m-%d %H:%M:%S})")
     for name, value in manager.get_metrics():

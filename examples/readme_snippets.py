@@ -37,7 +37,7 @@ except ImportError:
         return float(2 * tp / (np.sum(y_true == 1) + np.sum(y_pred == 1)))
 
 
-from tmt import tmt_recorder, tmt_save, TmtManager  # noqa: E402
+from tmt import TmtManager, tmt_recorder, tmt_save
 
 x_tr, y_tr = make_classification()
 x_te, y_te = make_classification()
@@ -57,7 +57,7 @@ train_and_predict(x_tr, y_tr, x_te, y_te)
 
 
 @tmt_recorder(name="some_experiment_with_data")
-def train_and_predict(x_tr, y_tr, x_te, y_te):  # noqa: F811 (the README redefines it too)
+def train_and_predict(x_tr, y_tr, x_te, y_te):
     lr = LogisticRegression()
     lr.fit(x_tr, y_tr)
     preds = lr.predict(x_te)

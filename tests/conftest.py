@@ -31,8 +31,12 @@ def run_python(project: Path):
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONWARNINGS": "default"}
         proc = subprocess.run(
             [sys.executable, "-c", textwrap.dedent(code)],
-            cwd=kwargs.pop("cwd", project), env=env, capture_output=True, text=True,
-            timeout=120, **kwargs,
+            cwd=kwargs.pop("cwd", project),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            **kwargs,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"snippet failed ({proc.returncode}):\n{proc.stderr}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tmt import Configs, ConfigError, TmtManager, tmt_recorder
+from tmt import ConfigError, Configs, TmtManager, tmt_recorder
 from tmt.config import strip_comments
 
 README_CONFIG = """{
@@ -138,7 +138,7 @@ class TestErrors:
             Configs.from_config("bad.json")
 
     def test_missing_file(self, project: Path) -> None:
-        with pytest.raises(ConfigError, match="nope.json: configuration file not found"):
+        with pytest.raises(ConfigError, match=r"nope\.json: configuration file not found"):
             Configs.from_config("nope.json")
 
     def test_unknown_key_is_a_warning_naming_it(self, project: Path) -> None:

@@ -46,7 +46,8 @@ class TestQueries:
 
     def test_by_name_regex(self, db) -> None:
         assert names(db.get_entries_by_name_regex(r"_(small|base)$")) == [
-            "resnet_small", "vit_base"
+            "resnet_small",
+            "vit_base",
         ]
 
     def test_bad_regex_is_a_clear_error(self, db) -> None:
@@ -59,7 +60,8 @@ class TestDates:
         entries = db.get_all_entries()
         second = entries[1]
         assert names(db.get_entries_between_dates(second.started, entries[2].started)) == [
-            "resnet_large", "vit_base"
+            "resnet_large",
+            "vit_base",
         ]
         assert len(db.get_entries_between_dates(0, int(time.time()) + 10)) == 3
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from conftest import REPO, records
+
 from tmt import TmtManager
 from tmt.liveness import STALE_AFTER, effective_status, pid_alive, this_host
 
@@ -48,10 +49,14 @@ class TestKilledRun:
 
     def test_other_runs_still_record_after_a_crash(self, project: Path, run_python) -> None:
         proc = subprocess.Popen(
-            [sys.executable, "-c",
-             "import time\nfrom tmt import tmt_recorder\n"
-             "tmt_recorder(name='a')(lambda: time.sleep(60))()\n"],
-            cwd=project, env={**os.environ, "PYTHONPATH": str(REPO)},
+            [
+                sys.executable,
+                "-c",
+                "import time\nfrom tmt import tmt_recorder\n"
+                "tmt_recorder(name='a')(lambda: time.sleep(60))()\n",
+            ],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
         )
         wait_for(lambda: len(records(project)) == 1)
         proc.kill()
@@ -64,8 +69,14 @@ class TestKilledRun:
 class TestEffectiveStatus:
     def record(self, **fields) -> dict:
         now = time.time()
-        return {"status": "running", "host": this_host(), "pid": os.getpid(),
-                "start_time": now, "heartbeat_time": now, **fields}
+        return {
+            "status": "running",
+            "host": this_host(),
+            "pid": os.getpid(),
+            "start_time": now,
+            "heartbeat_time": now,
+            **fields,
+        }
 
     def test_finished_runs_are_what_they_say(self) -> None:
         assert effective_status(self.record(status="finished", pid=0)) == "finished"
@@ -90,7 +101,8 @@ class TestEffectiveStatus:
 
     def test_a_zombie_is_not_alive(self) -> None:
         proc = subprocess.Popen([sys.executable, "-c", "pass"])
-        wait_for(lambda: open(f"/proc/{proc.pid}/stat").read().split(") ")[1][0] == "Z")
+        stat = Path(f"/proc/{proc.pid}/stat")
+        wait_for(lambda: stat.read_text().split(") ")[1][0] == "Z")
         try:
             assert not pid_alive(proc.pid)
         finally:
@@ -112,8 +124,14 @@ class TestHeartbeat:
             "    print(r['status'], r['heartbeat_time'] - r['start_time'])\n"
             "tmt_recorder(name='beat')(work)()\n"
         )
-        out = subprocess.run([sys.executable, "-c", code], cwd=project, check=True, timeout=60,
-                             capture_output=True, text=True,
-                             env={**os.environ, "PYTHONPATH": str(REPO)}).stdout.split()
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=project,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        ).stdout.split()
         assert out[0] == "running"
         assert float(out[1]) > 0.2

@@ -48,7 +48,8 @@ class TestReadmeUsage:
         manager = TmtManager()
         manager.set_entry_by_id(recorded)
         assert [(m.name, m.value) for m in manager.get_metrics()] == [
-            ("f1", 0.8), ("accuracy", 0.9)
+            ("f1", 0.8),
+            ("accuracy", 0.9),
         ]
 
     def test_code_snapshot_path(self, project: Path, recorded: str) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import records
+
 from tmt import (
     DuplicatedNameError,
     DuplicatePolicy,

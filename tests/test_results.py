@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import records
+
 from tmt import (
     DuplicatedNameError,
     NotInRunError,
@@ -31,11 +31,13 @@ class TestSaving:
         assert path == str(project / ".tmt" / "results" / r["id"] / "lr_predictions.pkl")
         with open(path, "rb") as f:
             assert pickle.load(f).tolist() == [0, 1, 2, 3]
-        assert r["results"] == [{
-            "name": "lr_predictions",
-            "path": f"results/{r['id']}/lr_predictions.pkl",
-            "saved_with": "pickle",
-        }]
+        assert r["results"] == [
+            {
+                "name": "lr_predictions",
+                "path": f"results/{r['id']}/lr_predictions.pkl",
+                "saved_with": "pickle",
+            }
+        ]
 
     def test_from_code_the_function_calls(self, project: Path) -> None:
         def helper():
@@ -85,7 +87,7 @@ class TestCustomSave:
         train()
         manager = TmtManager()
         manager.set_entry_by_name("custom")
-        ((name, path),) = manager.results_paths()
+        ((_, path),) = manager.results_paths()
         assert path.endswith("lr_predictions.npy")
         assert np.load(path).tolist() == [1.0, 1.0]
         assert records(project)[0]["results"][0]["saved_with"] == "custom"
@@ -180,3 +182,50 @@ class TestOutsideARun:
             tmt_save(1, name="late")
         assert records(project)[0]["results"] == []
         assert not (project / ".tmt" / "results").exists()
+
+
+class TestConcurrentRuns:
+    def test_runs_in_two_threads_each_get_their_own_results(self, project: Path) -> None:
+        """The current run is per thread: concurrent runs never receive each other's saves."""
+        barrier = threading.Barrier(2)
+
+        @tmt_recorder(name="threaded")
+        def train(tag):
+            barrier.wait()  # both runs are active at once
+            tmt_save(tag, name=tag)
+            barrier.wait()
+            return {"tag": tag}
+
+        threads = [threading.Thread(target=train, args=(t,)) for t in ("a", "b")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        by_tag = {r["metrics"]["tag"]: [x["name"] for x in r["results"]] for r in records(project)}
+        assert by_tag == {"a": ["a"], "b": ["b"]}
+
+    def test_a_stray_thread_with_two_runs_active_is_told_which_is_ambiguous(
+        self, project: Path
+    ) -> None:
+        barrier = threading.Barrier(3)
+        errors = []
+
+        @tmt_recorder(name="busy")
+        def train():
+            barrier.wait()
+            barrier.wait()
+
+        def stray():
+            barrier.wait()
+            try:
+                tmt_save(1, name="x")
+            except NotInRunError as exc:
+                errors.append(str(exc))
+            barrier.wait()
+
+        threads = [threading.Thread(target=f) for f in (train, train, stray)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(errors) == 1 and "none of the 2 runs active" in errors[0]

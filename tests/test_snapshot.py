@@ -33,14 +33,27 @@ class TestContents:
 
     def test_nested_gitignore_directory_patterns_and_negation(self, project: Path) -> None:
         (project / ".gitignore").write_text("data/\n*.log\n!keep.log\n")
-        for path in ["data/big.bin", "a.log", "keep.log", "src/.gitignore", "src/tmp.txt",
-                     "src/code.py", "src/data/nested.bin"]:
+        for path in [
+            "data/big.bin",
+            "a.log",
+            "keep.log",
+            "src/.gitignore",
+            "src/tmp.txt",
+            "src/code.py",
+            "src/data/nested.bin",
+        ]:
             (project / path).parent.mkdir(parents=True, exist_ok=True)
             (project / path).write_text("x")
         (project / "src" / ".gitignore").write_text("*.txt\n")
         snap = snapshot_of_new_run()
-        assert tree(snap) == {".gitignore", "keep.log", "train.py", "src", "src/.gitignore",
-                              "src/code.py"}
+        assert tree(snap) == {
+            ".gitignore",
+            "keep.log",
+            "train.py",
+            "src",
+            "src/.gitignore",
+            "src/code.py",
+        }
 
     def test_tmtignore_leaves_out_what_git_keeps(self, project: Path) -> None:
         (project / "notebook.ipynb").write_text("{}")

@@ -8,8 +8,8 @@ import warnings
 from pathlib import Path
 
 import pytest
-
 from conftest import records
+
 from tmt import Configs, TmtManager, tmt_recorder
 from tmt.store import Store
 
@@ -192,7 +192,7 @@ class TestLegacyDatabase:
 
 
 class TestManyProcesses:
-    def test_eight_processes_recording_at_once_lose_nothing(self, project: Path, run_python) -> None:
+    def test_eight_processes_recording_at_once_lose_nothing(self, project: Path) -> None:
         """8 processes x 15 runs into one store, at the same time, leave all 120 runs."""
         import subprocess
         import sys

@@ -63,7 +63,26 @@ _EXPORTS = {
     "StoreError": "errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "ConfigError",
+    "Configs",
+    "DbManager",
+    "DuplicatePolicy",
+    "DuplicateStrategy",
+    "DuplicatedNameError",
+    "Entry",
+    "EntryNotFound",
+    "Metric",
+    "NotInRunError",
+    "Result",
+    "ResultNameError",
+    "StoreError",
+    "TmtError",
+    "TmtManager",
+    "__version__",
+    "tmt_recorder",
+    "tmt_save",
+]
 
 
 def __getattr__(name: str) -> object:

@@ -10,13 +10,13 @@ from .errors import ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any
 
 #: Where tmt looks for a configuration file when none is named, relative to the working folder.
 CONFIG_PATH = os.path.join(".tmt", "config.json")
 
 # Every key, its default, and whether it is joined onto ``tmt_dir`` (the 0.1.x rules).
-_DEFAULTS: dict[str, tuple[Optional[str], bool]] = {
+_DEFAULTS: dict[str, tuple[str | None, bool]] = {
     "tmt_dir": (".tmt", False),
     "snapshot_source": (".", False),
     "snapshot_target": ("snapshots", True),
@@ -43,11 +43,11 @@ class Configs:
     snapshot_source: str
     snapshot_target: str
     last_snapshot_link: str
-    gitignore_path: Optional[str]
+    gitignore_path: str | None
     json_db_path: str
     results_path: str
 
-    def __init__(self, source: Optional[str] = None, **values: Optional[str]) -> None:
+    def __init__(self, source: str | None = None, **values: str | None) -> None:
         unknown = set(values) - set(_DEFAULTS)
         if unknown:
             raise TypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
@@ -73,7 +73,7 @@ class Configs:
                 setattr(self, key, _absolute(value, tmt_dir if under_tmt_dir else cwd))
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: Optional[str] = None) -> Configs:
+    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Configs:
         """A configuration from a mapping of keys; unknown keys are ignored with a warning."""
         where = source or "configuration"
         if not isinstance(data, dict):
@@ -121,13 +121,13 @@ class Configs:
         return cls()
 
     @classmethod
-    def load(cls, path: Optional[str] = None) -> Configs:
-        """The configuration at ``path`` if given, else as :meth:`from_default_path_or_default_config`."""
+    def load(cls, path: str | None = None) -> Configs:
+        """The configuration at ``path`` if given, else the default file or the defaults."""
         if path is None:
             return cls.from_default_path_or_default_config()
         return cls.from_config(path)
 
-    def to_dict(self) -> dict[str, Optional[str]]:
+    def to_dict(self) -> dict[str, str | None]:
         """The resolved (absolute) paths, by key."""
         return {key: getattr(self, key) for key in _DEFAULTS}
 

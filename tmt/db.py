@@ -9,7 +9,7 @@ from .entry import Entry
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Optional, Union
+    from typing import Union
 
     from .store import Store
 
@@ -31,11 +31,11 @@ class DbManager:
         """Every run."""
         return self.store.entries()
 
-    def get_entry_by_id(self, id: str) -> Optional[Entry]:
+    def get_entry_by_id(self, id: str) -> Entry | None:
         """The run with this exact id, or ``None``."""
         return self.store.entry(id)
 
-    def get_entry_by_exact_name(self, name: str) -> Optional[Entry]:
+    def get_entry_by_exact_name(self, name: str) -> Entry | None:
         """The newest run of the experiment ``name``, or ``None``."""
         matches = [e for e in self.store.entries() if e.name == name]
         return matches[-1] if matches else None

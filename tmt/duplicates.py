@@ -23,8 +23,9 @@ class DuplicateStrategy:
 
     __slots__ = ("parent_id", "policy")
 
-    def __init__(self, policy: DuplicatePolicy = DuplicatePolicy.AS_NEW_ENTRY,
-                 parent_id: str = "") -> None:
+    def __init__(
+        self, policy: DuplicatePolicy = DuplicatePolicy.AS_NEW_ENTRY, parent_id: str = ""
+    ) -> None:
         if not isinstance(policy, DuplicatePolicy):
             raise TypeError(f"DuplicateStrategy: policy must be a DuplicatePolicy, got {policy!r}")
         self.policy = policy

@@ -1,4 +1,4 @@
-"""A recorded run as read back from the store: its record, with paths resolved and values decoded."""
+"""A recorded run as read back from the store: its record, paths resolved, values decoded."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .liveness import effective_status
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
-    from typing import Any, Optional
+    from typing import Any
 
 #: Version of the run record format (``run.json``); bumped on any incompatible change.
 SCHEMA_VERSION = 1
@@ -36,7 +36,7 @@ class Entry:
     def __init__(self, record: dict[str, Any], root: str) -> None:
         self._record = record
         self._root = root
-        self._metrics: Optional[dict[str, Any]] = None
+        self._metrics: dict[str, Any] | None = None
 
     # Identity and description -------------------------------------------------------------
     @property
@@ -52,7 +52,7 @@ class Entry:
         return self._record.get("description") or ""
 
     @property
-    def parent(self) -> Optional[str]:
+    def parent(self) -> str | None:
         """The id of the run this one belongs to (a sub-entry or child run), if any."""
         return self._record.get("parent")
 
@@ -67,8 +67,8 @@ class Entry:
         return float(self._record.get("start_time") or 0.0)
 
     @property
-    def end_time(self) -> Optional[float]:
-        """When the run ended, in seconds since the epoch; ``None`` while running or if it crashed."""
+    def end_time(self) -> float | None:
+        """When the run ended, in seconds since the epoch; ``None`` while running or crashed."""
         return self._record.get("end_time")
 
     @property
@@ -77,7 +77,7 @@ class Entry:
         return int(self.start_time)
 
     @property
-    def date_saved(self) -> Optional[int]:
+    def date_saved(self) -> int | None:
         """When the run's record was completed, in whole seconds since the epoch."""
         end = self.end_time
         return None if end is None else int(end)
@@ -90,7 +90,7 @@ class Entry:
         return datetime.fromtimestamp(self.start_time).astimezone()
 
     @property
-    def duration(self) -> Optional[float]:
+    def duration(self) -> float | None:
         """Seconds from start to end; ``None`` until the run ends."""
         return self._record.get("duration")
 
@@ -112,14 +112,14 @@ class Entry:
         ]
 
     @property
-    def snapshot_path(self) -> Optional[str]:
+    def snapshot_path(self) -> str | None:
         """The folder holding the snapshot of the code this run was started with."""
         path = self._record.get("snapshot")
         return None if path is None else self.resolve(path)
 
     @property
-    def error(self) -> Optional[dict[str, str]]:
-        """For a failed or interrupted run: its exception's ``type``, ``message`` and ``traceback``."""
+    def error(self) -> dict[str, str] | None:
+        """For a failed or interrupted run: the exception's ``type``, ``message``, ``traceback``."""
         return self._record.get("error")
 
     @property
@@ -131,7 +131,7 @@ class Entry:
         return self._record.get("host", "")
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         return self._record.get("pid")
 
     @property
@@ -141,7 +141,7 @@ class Entry:
 
     # Conversions --------------------------------------------------------------------------
     def resolve(self, path: str) -> str:
-        """An absolute path for a path stored in the record (relative ones are under ``tmt_dir``)."""
+        """The absolute path for a path as the record stores it (relative to ``tmt_dir``)."""
         return os.path.normpath(os.path.join(self._root, path))
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,7 +151,8 @@ class Entry:
         return data
 
     def short_str(self) -> str:
-        return f"Entry with id {self.id}, name {self.name}, started {self.started:%Y-%m-%d %H:%M:%S}"
+        started = f"{self.started:%Y-%m-%d %H:%M:%S}"
+        return f"Entry with id {self.id}, name {self.name}, started {started}"
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Entry) and self._record == other._record

@@ -73,8 +73,9 @@ def folder_layer(folder: str, base: str, names: set[str]) -> Layer | None:
                 with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
                     lines.extend(f.read().splitlines())
             except OSError as exc:
-                warnings.warn(f"{os.path.join(folder, name)}: unreadable, not used: {exc}",
-                              stacklevel=2)
+                warnings.warn(
+                    f"{os.path.join(folder, name)}: unreadable, not used: {exc}", stacklevel=2
+                )
     return Layer(base, _spec(lines)) if lines else None
 
 

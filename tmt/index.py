@@ -92,7 +92,8 @@ def _write_index(path: str, runs: dict[str, dict]) -> None:
     # Not fsynced: losing the index only costs one slower listing.
     try:
         jsonfile.write_text_atomic(
-            path, json.dumps({"schema": INDEX_SCHEMA, "runs": runs}, ensure_ascii=False),
+            path,
+            json.dumps({"schema": INDEX_SCHEMA, "runs": runs}, ensure_ascii=False),
             durable=False,
         )
     except OSError:

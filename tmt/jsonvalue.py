@@ -93,7 +93,7 @@ def from_json(value: Any) -> Any:
     """Undo :func:`to_json`'s markers: the inverse for every value that was storable."""
     if type(value) is dict:
         if len(value) == 1:
-            (key, item), = value.items()
+            ((key, item),) = value.items()
             if key == "$float" and item in _NON_FINITE:
                 return _NON_FINITE[item]
             if key == "$decimal" and type(item) is str:
@@ -115,8 +115,10 @@ def _float_name(value: float) -> str:
 
 
 def _is_numpy_scalar(value: Any) -> bool:
-    return type(value).__module__ == "numpy" and hasattr(value, "item") and not hasattr(
-        value, "__len__"
+    return (
+        type(value).__module__ == "numpy"
+        and hasattr(value, "item")
+        and not hasattr(value, "__len__")
     )
 
 

@@ -50,23 +50,25 @@ def _convert(entry: object, parent: str | None, project: str, tmt_dir: str, out:
         if isinstance(r, dict) and "name" in r and "path" in r
     ]
     snapshot = entry.get("local_snapshot_path")
-    out.append({
-        "schema": 1,
-        "legacy": True,
-        "id": str(entry["id"]),
-        "name": str(entry.get("name", "")),
-        "description": entry.get("description") or "",
-        "status": "finished",
-        "start_time": float(created),
-        "end_time": None if saved is None else float(saved),
-        "duration": None if saved is None else float(saved) - float(created),
-        "argv": str(entry.get("args", "")).split(),
-        "parent": parent,
-        "metrics": metrics,
-        "results": results,
-        "snapshot": _relative(snapshot, project, tmt_dir) if snapshot else None,
-        "tmt_version": entry.get("version"),
-    })
+    out.append(
+        {
+            "schema": 1,
+            "legacy": True,
+            "id": str(entry["id"]),
+            "name": str(entry.get("name", "")),
+            "description": entry.get("description") or "",
+            "status": "finished",
+            "start_time": float(created),
+            "end_time": None if saved is None else float(saved),
+            "duration": None if saved is None else float(saved) - float(created),
+            "argv": str(entry.get("args", "")).split(),
+            "parent": parent,
+            "metrics": metrics,
+            "results": results,
+            "snapshot": _relative(snapshot, project, tmt_dir) if snapshot else None,
+            "tmt_version": entry.get("version"),
+        }
+    )
     for child in entry.get("other_runs") or ():
         _convert(child, str(entry["id"]), project, tmt_dir, out)
 

@@ -35,7 +35,7 @@ def process_start(pid: int) -> str | None:
 
 
 def pid_alive(pid: int, started: str | None = None) -> bool:
-    """Whether process ``pid`` of this host still runs (and is the one that started at ``started``)."""
+    """Whether process ``pid`` of this host still runs, and is the one that began at ``started``."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:

@@ -12,7 +12,8 @@ from .store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Iterator, Optional
+    from collections.abc import Iterator
+    from typing import Any
 
     from .entry import Entry
 
@@ -30,7 +31,7 @@ class TmtManager:
     ...     print(f"{name}: {value}")
     """
 
-    def __init__(self, entry: Optional[Entry] = None, config: Optional[str] = None) -> None:
+    def __init__(self, entry: Entry | None = None, config: str | None = None) -> None:
         self.config = Configs.load(config)
         self.store = Store(self.config)
         self.db = DbManager(self.store)
@@ -88,7 +89,7 @@ class TmtManager:
         """The selected run's metrics as ``(name, value)`` pairs."""
         return [Metric(name, value) for name, value in self._entry().metrics.items()]
 
-    def code_snapshot_path(self) -> Optional[str]:
+    def code_snapshot_path(self) -> str | None:
         """The folder holding the selected run's code snapshot (``None`` if it has none)."""
         return self._entry().snapshot_path
 

@@ -17,7 +17,7 @@ from .store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional, TypeVar
+    from typing import Any, Callable, TypeVar
 
     from .duplicates import DuplicateStrategy
 
@@ -28,10 +28,10 @@ _CO_COROUTINE = 0x80
 
 def tmt_recorder(
     name: str,
-    config_path: Optional[str] = None,
+    config_path: str | None = None,
     save_on_exception: bool = False,
     description: str = "",
-    duplicate_strategy: Optional[DuplicateStrategy] = None,
+    duplicate_strategy: DuplicateStrategy | None = None,
 ) -> Callable[[F], F]:
     """Record every call of the decorated function as a run of the experiment ``name``.
 
@@ -101,8 +101,8 @@ def tmt_recorder(
 def start_run(
     name: str,
     description: str,
-    config_path: Optional[str],
-    strategy: Optional[DuplicateStrategy] = None,
+    config_path: str | None,
+    strategy: DuplicateStrategy | None = None,
 ) -> ActiveRun:
     """Create the run's folder and first record, and take its code snapshot."""
     config = Configs.load(config_path)
@@ -144,7 +144,7 @@ def start_run(
     return run
 
 
-def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> Optional[str]:
+def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> str | None:
     policy = strategy.policy.name
     if policy == "AS_NEW_ENTRY":
         return None

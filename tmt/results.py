@@ -9,7 +9,7 @@ from .run import current_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Optional
+    from typing import Any, Callable
 
 
 def tmt_save(
@@ -17,7 +17,7 @@ def tmt_save(
     name: str,
     allow_exist: bool = False,
     extension: str = ".pkl",
-    custom_save: Optional[Callable[[Any, str], Optional[str]]] = None,
+    custom_save: Callable[[Any, str], str | None] | None = None,
 ) -> str:
     """Save ``obj`` as the result ``name`` of the current run and return the path it went to.
 

@@ -19,14 +19,14 @@ from .liveness import HEARTBEAT_INTERVAL
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Optional
+    from typing import Any
 
     from .store import Store
 
-_current: ContextVar[Optional[ActiveRun]] = ContextVar("tmt_current_run", default=None)
+_current: ContextVar[ActiveRun | None] = ContextVar("tmt_current_run", default=None)
 _active: dict[str, ActiveRun] = {}
 _active_lock = threading.Lock()
-_heartbeat: Optional[threading.Thread] = None
+_heartbeat: threading.Thread | None = None
 
 
 class ActiveRun:

@@ -65,7 +65,8 @@ def point_last_link(last_link: str, dest: str) -> None:
     directory = os.path.dirname(last_link)
     os.makedirs(directory, exist_ok=True)
     target = os.path.relpath(dest, directory)
-    tmp = os.path.join(directory, f".{os.path.basename(last_link)}.{os.getpid()}.{os.urandom(4).hex()}")
+    name = f".{os.path.basename(last_link)}.{os.getpid()}.{os.urandom(4).hex()}"
+    tmp = os.path.join(directory, name)
     os.symlink(target, tmp)
     try:
         os.replace(tmp, last_link)
@@ -80,8 +81,9 @@ class _Walker:
         self.excluded = excluded
         self.max_file_size = max_file_size
 
-    def copy_tree(self, src: str, dst: str, prev: str | None, base: str,
-                  layers: list[Layer]) -> None:
+    def copy_tree(
+        self, src: str, dst: str, prev: str | None, base: str, layers: list[Layer]
+    ) -> None:
         try:
             entries = list(os.scandir(src))
         except OSError as exc:
