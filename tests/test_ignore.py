@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tmt.ignore import Layer, _spec, is_ignored, root_layers
+from tmt.ignore import Layer, is_ignored, root_layers
 
 
 def layers(*specs: tuple[str, list[str]]) -> list[Layer]:
-    return [*root_layers(None), *(Layer(base, _spec(lines)) for base, lines in specs)]
+    return [*root_layers(None), *(Layer(base, lines) for base, lines in specs)]
 
 
 class TestGitRules:

@@ -1,7 +1,8 @@
-"""Code snapshots: what a run's snapshot holds, and what it leaves out."""
+"""Code snapshots: what a run's snapshot holds, what it leaves out, and what it costs."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tmt import TmtManager, tmt_recorder
+from tmt.snapshot import collect_garbage
 
 
 def snapshot_of_new_run(name: str = "snap", config_path: str | None = None) -> Path:
@@ -23,13 +25,19 @@ def tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*")}
 
 
+def make_old(path: Path, seconds: float = 60) -> None:
+    """Backdate a file, as files are when a run starts long after they were written."""
+    old = path.stat().st_mtime - seconds
+    os.utime(path, (old, old))
+
+
 class TestContents:
     def test_copies_the_source_tree(self, project: Path) -> None:
         (project / "pkg").mkdir()
         (project / "pkg" / "model.py").write_text("x = 1\n")
         snap = snapshot_of_new_run()
         assert (snap / "pkg" / "model.py").read_text() == "x = 1\n"
-        assert (snap / "train.py").exists()
+        assert (snap / "train.py").read_text() == "print('training')\n"
 
     def test_nested_gitignore_directory_patterns_and_negation(self, project: Path) -> None:
         (project / ".gitignore").write_text("data/\n*.log\n!keep.log\n")
@@ -55,6 +63,15 @@ class TestContents:
             "src/code.py",
         }
 
+    def test_a_negated_file_in_a_nested_folder(self, project: Path) -> None:
+        (project / ".gitignore").write_text("*.csv\n")
+        (project / "data").mkdir()
+        (project / "data" / ".gitignore").write_text("!labels.csv\n")
+        (project / "data" / "labels.csv").write_text("a")
+        (project / "data" / "big.csv").write_text("b")
+        assert "data/labels.csv" in tree(snapshot_of_new_run())
+        assert "data/big.csv" not in tree(snapshot_of_new_run("again"))
+
     def test_tmtignore_leaves_out_what_git_keeps(self, project: Path) -> None:
         (project / "notebook.ipynb").write_text("{}")
         (project / ".tmtignore").write_text("*.ipynb\n")
@@ -66,14 +83,19 @@ class TestContents:
         (project / "c.json").write_text('{"gitignore_path": "ignore.txt"}')
         assert "secret.key" not in tree(snapshot_of_new_run(config_path="c.json"))
 
-    def test_git_folder_store_and_virtualenvs_are_never_copied(self, project: Path) -> None:
+    def test_without_ignore_files_caches_and_virtualenvs_stay_out(self, project: Path) -> None:
+        for folder in ["__pycache__", ".venv", "myenv", ".pytest_cache"]:
+            (project / folder).mkdir()
+            (project / folder / "f").write_text("x")
+        (project / "myenv" / "pyvenv.cfg").write_text("home = /usr")
+        (project / "mod.pyc").write_bytes(b"\0")
+        assert tree(snapshot_of_new_run()) == {"train.py"}
+
+    def test_git_folder_and_the_store_are_never_copied(self, project: Path) -> None:
         (project / ".git").mkdir()
         (project / ".git" / "HEAD").write_text("ref")
-        (project / "myenv").mkdir()
-        (project / "myenv" / "pyvenv.cfg").write_text("home = /usr")
-        snap = snapshot_of_new_run()
-        snapshot_of_new_run("second")
-        assert tree(snap) == {"train.py"}
+        snapshot_of_new_run()
+        assert tree(snapshot_of_new_run("second")) == {"train.py"}
 
     def test_an_absolute_tmt_dir_inside_the_source_is_not_copied_into_itself(
         self, project: Path
@@ -89,9 +111,14 @@ class TestContents:
         snapshot_of_new_run("one")
         (project / "old" / "a.py").unlink()
         (project / "old").rmdir()
-        (project / "new").mkdir()
-        (project / "new" / "b.py").write_text("b")
-        assert tree(snapshot_of_new_run("two")) == {"train.py", "new", "new/b.py"}
+        (project / "new" / "deeper").mkdir(parents=True)
+        (project / "new" / "deeper" / "b.py").write_text("b")
+        assert tree(snapshot_of_new_run("two")) == {
+            "train.py",
+            "new",
+            "new/deeper",
+            "new/deeper/b.py",
+        }
 
     def test_symlinks_stay_symlinks_and_empty_folders_are_kept(self, project: Path) -> None:
         (project / "empty").mkdir()
@@ -100,47 +127,135 @@ class TestContents:
         snap = snapshot_of_new_run()
         assert (snap / "empty").is_dir()
         assert os.readlink(snap / "link.py") == "train.py"
-        assert os.readlink(snap / "outside") == "/etc"
-        assert not (snap / "outside" / "passwd").is_file() or (snap / "outside").is_symlink()
+        assert os.readlink(snap / "outside") == "/etc"  # kept, never followed
 
-    def test_files_over_the_size_cap_are_left_out_and_recorded(
-        self, project: Path, monkeypatch: pytest.MonkeyPatch
-    ) -> None:
+    def test_the_executable_bit_is_kept(self, project: Path) -> None:
+        script = project / "run.sh"
+        script.write_text("#!/bin/sh\n")
+        script.chmod(0o755)
+        snap = snapshot_of_new_run()
+        assert os.access(snap / "run.sh", os.X_OK)
+        assert not os.stat(snap / "train.py").st_mode & stat.S_IXUSR
+
+
+class TestLeftOut:
+    @pytest.mark.parametrize("cap", [100, "100b", "0.1KB"])
+    def test_files_over_the_size_cap_are_left_out_and_recorded(self, project, cap) -> None:
+        (project / "c.json").write_text(json.dumps({"snapshot_max_file_size": cap}))
+        (project / "weights.bin").write_bytes(b"x" * 101)
+        (project / "small.bin").write_bytes(b"x" * 100)
+        with pytest.warns(UserWarning, match=r"too large for the code snapshot.*: weights\.bin$"):
+            snap = snapshot_of_new_run(config_path="c.json")
+        assert tree(snap) == {"train.py", "small.bin", "c.json"}
+        entry = TmtManager(config="c.json").set_entry_by_name("snap")
+        assert entry.to_dict()["snapshot_left_out"] == {"too_large": ["weights.bin"]}
+
+    def test_the_default_cap_is_a_few_megabytes(self, project: Path) -> None:
+        (project / "big.bin").write_bytes(b"\0" * (6 * 1024 * 1024))
+        with pytest.warns(UserWarning, match="big.bin"):
+            assert "big.bin" not in tree(snapshot_of_new_run())
+
+    def test_a_bad_cap_is_a_config_error(self, project: Path) -> None:
+        from tmt import ConfigError
+
+        (project / "c.json").write_text('{"snapshot_max_file_size": "huge"}')
+        with pytest.raises(ConfigError, match="'snapshot_max_file_size' must be a size"):
+            snapshot_of_new_run(config_path="c.json")
+
+    def test_an_unreadable_file_is_skipped_with_a_warning(self, project, monkeypatch) -> None:
+        """(Root reads everything, so the unreadable file is simulated at the open call.)"""
         import tmt.snapshot
 
-        monkeypatch.setattr(tmt.snapshot, "MAX_FILE_SIZE", 100)
-        (project / "weights.bin").write_bytes(b"x" * 101)
-        with pytest.warns(UserWarning, match="too large for the code snapshot.*weights.bin"):
+        (project / "locked.py").write_text("secret")
+        real = tmt.snapshot._Walker.hash_and_store
+
+        def refuse(self, path, st):
+            if path.endswith("locked.py"):
+                raise PermissionError(errno.EACCES, "Permission denied")
+            return real(self, path, st)
+
+        monkeypatch.setattr(tmt.snapshot._Walker, "hash_and_store", refuse)
+        with pytest.warns(UserWarning, match="locked.py: Permission denied"):
             snap = snapshot_of_new_run()
-        assert not (snap / "weights.bin").exists()
+        assert tree(snap) == {"train.py"}
         entry = TmtManager().set_entry_by_name("snap")
-        assert entry.to_dict()["snapshot_left_out"] == {"too_large": ["weights.bin"]}
+        assert entry.to_dict()["snapshot_left_out"] == {"skipped": ["locked.py: Permission denied"]}
+
+    def test_a_snapshot_problem_never_costs_the_run_its_record(self, project: Path) -> None:
+        (project / "c.json").write_text('{"snapshot_source": "does-not-exist"}')
+        with pytest.warns(UserWarning, match="could not read"):
+            tmt_recorder(name="nosrc", config_path="c.json")(lambda: {"ok": 1})()
+        entry = TmtManager(config="c.json").set_entry_by_name("nosrc")
+        assert entry.status == "finished" and entry.metrics == {"ok": 1}
 
 
 class TestHistory:
-    def test_unchanged_files_are_hardlinked_to_the_previous_snapshot(self, project) -> None:
+    def test_an_unchanged_tree_is_the_same_tree(self, project: Path) -> None:
+        """A second snapshot of an unchanged project adds one symlink and no data."""
+        make_old(project / "train.py")
         first = snapshot_of_new_run("one")
         second = snapshot_of_new_run("two")
-        assert os.stat(first / "train.py").st_ino == os.stat(second / "train.py").st_ino
+        assert first.resolve() == second.resolve()
+        assert os.path.islink(second)
 
-    def test_a_changed_file_is_copied(self, project: Path) -> None:
+    def test_a_changed_file_is_stored_and_the_rest_linked(self, project: Path) -> None:
+        (project / "other.py").write_text("same\n")
         first = snapshot_of_new_run("one")
         (project / "train.py").write_text("print('changed a lot')\n")
         second = snapshot_of_new_run("two")
         assert (first / "train.py").read_text() == "print('training')\n"
         assert (second / "train.py").read_text() == "print('changed a lot')\n"
+        assert os.stat(first / "other.py").st_ino == os.stat(second / "other.py").st_ino
+
+    def test_reverting_a_file_to_an_old_version_costs_nothing(self, project: Path) -> None:
+        """Content seen in any earlier snapshot, not only the last, is linked, not copied."""
+        first = snapshot_of_new_run("v1")
+        (project / "train.py").write_text("version two\n")
+        snapshot_of_new_run("v2")
+        (project / "train.py").write_text("print('training')\n")
+        third = snapshot_of_new_run("v3")
+        assert os.stat(first / "train.py").st_ino == os.stat(third / "train.py").st_ino
+
+    def test_a_same_size_edit_with_the_same_mtime_is_seen(self, project: Path) -> None:
+        """Size and mtime alone would call this unchanged; the snapshot must not."""
+        path = project / "train.py"
+        path.write_text("aaaa\n")
+        make_old(path)
+        mtime = path.stat().st_mtime_ns
+        snapshot_of_new_run("one")
+        path.write_text("bbbb\n")
+        os.utime(path, ns=(mtime, mtime))
+        assert (snapshot_of_new_run("two") / "train.py").read_text() == "bbbb\n"
+
+    def test_an_edit_within_timestamp_granularity_is_seen(self, project: Path) -> None:
+        """A file modified right after it was cached is hashed again (racy-git rule)."""
+        path = project / "train.py"
+        path.write_text("aaaa\n")
+        snapshot_of_new_run("one")  # train.py is "racy": modified just now
+        path.write_text("bbbb\n")
+        assert (snapshot_of_new_run("two") / "train.py").read_text() == "bbbb\n"
 
     def test_snapshot_files_are_read_only(self, project: Path) -> None:
         snap = snapshot_of_new_run()
         assert not os.stat(snap / "train.py").st_mode & (stat.S_IWUSR | stat.S_IWGRP)
-        assert os.access(project / "train.py", os.W_OK)
+        (project / "train.py").write_text("editing the working tree\n")
+        assert (snap / "train.py").read_text() == "print('training')\n"
 
     def test_last_points_to_the_newest_snapshot_relatively(self, project: Path) -> None:
         snapshot_of_new_run("one")
         second = snapshot_of_new_run("two")
         last = project / ".tmt" / "snapshots" / "last"
-        assert not os.path.isabs(os.readlink(last))
-        assert last.resolve() == second.resolve()
+        assert os.readlink(last) == second.name
+        assert not os.path.isabs(os.readlink(second))
+
+    def test_the_project_can_be_moved(self, project: Path, tmp_path: Path) -> None:
+        snapshot_of_new_run()
+        moved = tmp_path / "moved"
+        project.rename(moved)
+        os.chdir(moved)
+        snap = Path(TmtManager().set_entry_by_name("snap").snapshot_path)
+        assert (snap / "train.py").read_text() == "print('training')\n"
+        assert (moved / ".tmt" / "snapshots" / "last" / "train.py").exists()
 
     def test_a_dangling_last_link_does_not_break_later_runs(self, project: Path) -> None:
         (project / ".tmt" / "snapshots").mkdir(parents=True)
@@ -160,9 +275,46 @@ class TestHistory:
         snap = Path(TmtManager().set_entry_by_name("long").snapshot_path)
         assert (snap / "train.py").read_text() == "print('training')\n"
 
-    def test_a_snapshot_problem_never_costs_the_run_its_record(self, project: Path) -> None:
-        (project / "c.json").write_text('{"snapshot_source": "does-not-exist"}')
-        with pytest.warns(UserWarning, match="could not read"):
-            tmt_recorder(name="nosrc", config_path="c.json")(lambda: {"ok": 1})()
-        entry = TmtManager(config="c.json").set_entry_by_name("nosrc")
-        assert entry.status == "finished" and entry.metrics == {"ok": 1}
+    def test_the_hardlink_limit_falls_back_to_a_copy(self, project, monkeypatch) -> None:
+        """EMLINK (too many links to one inode) gives a fresh copy, never an error."""
+        import tmt.snapshot
+
+        real_link = os.link
+
+        def full(src, dst, *args, **kwargs):
+            if f"{os.sep}.objects{os.sep}" in str(src):
+                raise OSError(errno.EMLINK, "Too many links")
+            return real_link(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(tmt.snapshot.os, "link", full)
+        snap = snapshot_of_new_run()
+        assert (snap / "train.py").read_text() == "print('training')\n"
+        assert os.stat(snap / "train.py").st_nlink == 1
+
+
+class TestGarbage:
+    def test_deleting_a_snapshot_frees_exactly_what_nothing_else_uses(self, project) -> None:
+        (project / "shared.py").write_text("shared by both\n")
+        snapshot_of_new_run("one")
+        (project / "train.py").write_text("only in the second\n")
+        snapshot_of_new_run("two")
+        snapshots = project / ".tmt" / "snapshots"
+        first_id = TmtManager().set_entry_by_name("one").id
+        (snapshots / first_id).unlink()
+        files, size = collect_garbage(str(snapshots))
+        assert (files, size) == (1, len("print('training')\n"))  # the first train.py only
+        second = Path(TmtManager().set_entry_by_name("two").snapshot_path)
+        assert (second / "shared.py").read_text() == "shared by both\n"
+        assert collect_garbage(str(snapshots)) == (0, 0)
+
+    def test_a_collected_object_is_stored_again_when_needed(self, project: Path) -> None:
+        """The stat cache may name data collected since; the next snapshot restores it."""
+        (project / "keep.py").write_text("kept\n")
+        make_old(project / "keep.py")
+        snapshot_of_new_run("one")
+        snapshots = project / ".tmt" / "snapshots"
+        (snapshots / TmtManager().set_entry_by_name("one").id).unlink()
+        collect_garbage(str(snapshots))
+        (project / "train.py").write_text("a new tree is needed\n")
+        snap = snapshot_of_new_run("two")
+        assert (snap / "keep.py").read_text() == "kept\n"

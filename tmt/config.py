@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 
 from .errors import ConfigError
@@ -25,6 +26,20 @@ _DEFAULTS: dict[str, tuple[str | None, bool]] = {
     "json_db_path": ("tmt_db.json", True),
     "results_path": ("results", True),
 }
+# Settings that are sizes in bytes, with their defaults.
+_SIZES = {"snapshot_max_file_size": 5 * 1024 * 1024}
+_KEYS = (*_DEFAULTS, *_SIZES)
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([kmg]i?b|b)?\s*", re.IGNORECASE)
 
 
 class Configs:
@@ -34,10 +49,12 @@ class Configs:
     as in tmt 0.1.x; ``snapshot_target``, ``last_snapshot_link``, ``json_db_path`` and
     ``results_path`` are joined onto ``tmt_dir``. ``gitignore_path`` names one extra file of
     ignore patterns for code snapshots (the ``.gitignore`` files in the source are always read).
-    ``source`` is the file the configuration came from, or ``None`` for the defaults.
+    ``snapshot_max_file_size`` is the size (bytes, or a string such as ``"20MB"``) above which
+    files are left out of snapshots. ``source`` is the file the configuration came from, or
+    ``None`` for the defaults.
     """
 
-    __slots__ = (*_DEFAULTS, "source")
+    __slots__ = (*_KEYS, "source")
 
     tmt_dir: str
     snapshot_source: str
@@ -46,12 +63,16 @@ class Configs:
     gitignore_path: str | None
     json_db_path: str
     results_path: str
+    snapshot_max_file_size: int
 
-    def __init__(self, source: str | None = None, **values: str | None) -> None:
-        unknown = set(values) - set(_DEFAULTS)
+    def __init__(self, source: str | None = None, **values: Any) -> None:
+        unknown = set(values) - set(_KEYS)
         if unknown:
             raise TypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
         where = source or "configuration"
+        for key, default in _SIZES.items():
+            value = values.pop(key, None)
+            setattr(self, key, default if value is None else _size(value, key, where))
         for key, value in values.items():
             if value is not None and not isinstance(value, str):
                 raise ConfigError(
@@ -80,11 +101,11 @@ class Configs:
             raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
         known = {}
         for key, value in data.items():
-            if key in _DEFAULTS:
+            if key in _KEYS:
                 known[key] = value
             else:
                 warnings.warn(
-                    f"{where}: unknown key {key!r} ignored (known keys: {', '.join(_DEFAULTS)})",
+                    f"{where}: unknown key {key!r} ignored (known keys: {', '.join(_KEYS)})",
                     stacklevel=3,
                 )
         return cls(source=source, **known)
@@ -127,9 +148,9 @@ class Configs:
             return cls.from_default_path_or_default_config()
         return cls.from_config(path)
 
-    def to_dict(self) -> dict[str, str | None]:
-        """The resolved (absolute) paths, by key."""
-        return {key: getattr(self, key) for key in _DEFAULTS}
+    def to_dict(self) -> dict[str, Any]:
+        """The settings by key: paths resolved (absolute), sizes in bytes."""
+        return {key: getattr(self, key) for key in _KEYS}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Configs) and self.to_dict() == other.to_dict()
@@ -172,6 +193,19 @@ def strip_comments(text: str) -> str:
             continue
         i += 1
     return "".join(out)
+
+
+def _size(value: Any, key: str, where: str) -> int:
+    """A size in bytes from a whole number or a string such as ``"20MB"`` or ``"512 KiB"``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _SIZE.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(
+            f"{where}: key {key!r} must be a size in bytes (a whole number, or a string such "
+            f"as '20MB' or '512KiB'), got {value!r}"
+        )
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
 
 
 def _absolute(path: str, base: str) -> str:

@@ -10,11 +10,10 @@ applies from the root (``gitignore_path``), and a few defaults (caches, virtuale
 from __future__ import annotations
 
 import os
+import re
 import warnings
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
+_GROUP_NAME = re.compile(r"\(\?P<[^>]+>")
 
 IGNORE_FILES = (".gitignore", ".tmtignore")
 DEFAULT_PATTERNS = (
@@ -34,29 +33,49 @@ DEFAULT_PATTERNS = (
 )
 
 
-def _spec(lines: list[str]) -> GitIgnoreSpec:
-    from pathspec import GitIgnoreSpec
-
-    return GitIgnoreSpec.from_lines(lines)
-
-
 class Layer:
-    """The patterns of one folder: ``base`` is its path from the root (``""`` or ``"a/b/"``)."""
+    """The patterns of one folder, compiled into one regular expression.
 
-    __slots__ = ("base", "spec")
+    ``base`` is the folder's path from the root (``""`` or ``"a/b/"``). Because a snapshot never
+    enters an ignored folder, git's rules come down to: the last pattern that matches the whole
+    path decides. The patterns are joined in reverse order into one alternation, so one match
+    finds that pattern: a few microseconds a path, however many patterns there are.
+    """
 
-    def __init__(self, base: str, spec: GitIgnoreSpec) -> None:
+    __slots__ = ("base", "includes", "regex")
+
+    def __init__(self, base: str, lines: list[str]) -> None:
+        from pathspec import GitIgnoreSpec
+
         self.base = base
-        self.spec = spec
+        alternatives = []
+        self.includes: list[bool] = []
+        for pattern in reversed(GitIgnoreSpec.from_lines(lines).patterns):
+            if pattern.include is None or pattern.regex is None:
+                continue  # a comment or a blank line
+            # pathspec names a group in every pattern; names may not repeat in one regex.
+            body = _GROUP_NAME.sub("(?:", pattern.regex.pattern)
+            alternatives.append(f"(?P<p{len(self.includes)}>{body})")
+            self.includes.append(bool(pattern.include))
+        self.regex = re.compile("|".join(alternatives)) if alternatives else None
+
+    def verdict(self, path: str) -> bool | None:
+        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matches."""
+        if self.regex is None:
+            return None
+        match = self.regex.fullmatch(path)
+        if match is None:
+            return None
+        return self.includes[int(match.lastgroup[1:])]
 
 
 def root_layers(extra_file: str | None) -> list[Layer]:
     """The layers below every folder's own: the defaults, then the extra ignore file."""
-    layers = [Layer("", _spec(list(DEFAULT_PATTERNS)))]
+    layers = [Layer("", list(DEFAULT_PATTERNS))]
     if extra_file:
         try:
             with open(extra_file, encoding="utf-8", errors="replace") as f:
-                layers.append(Layer("", _spec(f.read().splitlines())))
+                layers.append(Layer("", f.read().splitlines()))
         except FileNotFoundError:
             pass
         except OSError as exc:
@@ -76,7 +95,7 @@ def folder_layer(folder: str, base: str, names: set[str]) -> Layer | None:
                 warnings.warn(
                     f"{os.path.join(folder, name)}: unreadable, not used: {exc}", stacklevel=2
                 )
-    return Layer(base, _spec(lines)) if lines else None
+    return Layer(base, lines) if lines else None
 
 
 def is_ignored(layers: list[Layer], rel: str, is_dir: bool) -> bool:
@@ -88,7 +107,7 @@ def is_ignored(layers: list[Layer], rel: str, is_dir: bool) -> bool:
         path = rel[len(layer.base) :]
         if is_dir:
             path += "/"
-        verdict = layer.spec.check_file(path).include
+        verdict = layer.verdict(path)
         if verdict is not None:
             return verdict
     return False

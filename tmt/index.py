@@ -8,7 +8,6 @@ run costs the same however many runs the store holds. Delete it at any time: it 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import warnings
@@ -91,10 +90,7 @@ def _read_index(path: str) -> dict[str, dict]:
 def _write_index(path: str, runs: dict[str, dict]) -> None:
     # Not fsynced: losing the index only costs one slower listing.
     try:
-        jsonfile.write_text_atomic(
-            path,
-            json.dumps({"schema": INDEX_SCHEMA, "runs": runs}, ensure_ascii=False),
-            durable=False,
-        )
+        text = jsonfile.dumps_compact({"schema": INDEX_SCHEMA, "runs": runs})
+        jsonfile.write_text_atomic(path, text, durable=False)
     except OSError:
         pass  # a read-only store is still readable, only slower

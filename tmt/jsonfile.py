@@ -15,6 +15,11 @@ def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
+def dumps_compact(data: Any) -> str:
+    """Compact JSON for caches, which are read by programs only."""
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
 def write_atomic(path: str, data: Any, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` as JSON, so that readers see the old file or the new one.
 

@@ -172,7 +172,7 @@ def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> str | N
 def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
     """Take the run's code snapshot into ``dest``; a problem is warned about, recorded, and
     never fails the run."""
-    from .snapshot import point_last_link, previous_snapshot, take_snapshot
+    from .snapshot import point_last_link, take_snapshot
 
     exclude = [
         config.tmt_dir,
@@ -184,10 +184,11 @@ def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
     try:
         report = take_snapshot(
             config.snapshot_source,
-            dest,
-            previous_snapshot(config.last_snapshot_link),
+            config.snapshot_target,
+            run.id,
             exclude,
             config.gitignore_path,
+            config.snapshot_max_file_size,
         )
         point_last_link(config.last_snapshot_link, dest)
     except Exception as exc:

@@ -1,16 +1,36 @@
-"""Code snapshots: a read-only copy of the source tree, taken when a run starts.
+"""Code snapshots: a read-only, browsable copy of the source tree, taken when a run starts.
 
-A file unchanged since the previous snapshot is hardlinked to it instead of copied, so an
-unchanged tree costs folder entries, not file data. Symlinks are kept as symlinks, never
-followed; empty folders are kept; the store itself and ``.git`` are never copied.
+Snapshots are content-addressed, so they cost almost nothing when little changed::
+
+    <snapshot_target>/
+        <run id> -> .trees/<tree id>   what a run sees: a relative symlink to its tree
+        last -> <run id>               the newest snapshot
+        .trees/<tree id>/...           a browsable tree of hardlinks into .objects
+        .objects/ab/cdef...            each distinct file content once (read-only)
+        .cache/<source id>.json        what each source file hashed to, by its stat
+
+- A file whose content exists in any earlier snapshot is a hardlink to it: reverting a file to
+  last week's version takes no space. A tree identical to an earlier one is that tree: an
+  unchanged project costs one symlink.
+- Whether a file changed is decided as git decides it: by its size, modification and change
+  times and inode, trusted only if it was last modified well before those were recorded (a
+  "racy" file is hashed again), so a same-size edit within the filesystem's timestamp
+  granularity is never taken for no change.
+- Hitting the filesystem's limit of hardlinks on one object falls back to a plain copy.
+- Deleting a snapshot frees its data once nothing else links to it: an object with a single
+  link, and a tree no run points to, are garbage.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import shutil
 import stat
+import time
 
+from . import jsonfile
 from .ignore import folder_layer, is_ignored, root_layers
 
 TYPE_CHECKING = False
@@ -18,46 +38,60 @@ if TYPE_CHECKING:
     from .ignore import Layer
 
 #: Files larger than this many bytes are left out of snapshots (and named in a warning).
-MAX_FILE_SIZE = 10 * 1024 * 1024
-_READ_ONLY = ~(stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+MAX_FILE_SIZE = 5 * 1024 * 1024
+#: A file modified this close to when its stat was cached is hashed again (racy-git rule).
+RACY_NS = 2_000_000_000
+CACHE_SCHEMA = 1
+_READ_ONLY = 0o444
+_EXECUTABLE = 0o555
+_BIG_FILE = 64 * 1024 * 1024  # hashed in chunks rather than read whole
 
 
 class SnapshotReport:
     """What a snapshot holds and what it left out, with why."""
 
-    __slots__ = ("copied", "linked", "skipped", "too_large")
+    __slots__ = ("new_objects", "reused_tree", "skipped", "too_large", "tree")
 
     def __init__(self) -> None:
-        self.copied = 0
-        self.linked = 0
+        self.tree = ""
+        self.reused_tree = False
+        self.new_objects = 0
         self.too_large: list[str] = []
         self.skipped: list[str] = []  # "path: reason", for unreadable or vanished files
 
 
 def take_snapshot(
     source: str,
-    dest: str,
-    previous: str | None,
+    target_root: str,
+    name: str,
     exclude: list[str],
     extra_ignore_file: str | None = None,
     max_file_size: int | None = None,
 ) -> SnapshotReport:
-    """Copy ``source`` to the new folder ``dest``, linking files unchanged since ``previous``.
+    """Snapshot ``source`` as ``<target_root>/<name>``; return what it holds and left out.
 
-    ``exclude`` lists absolute folders never to enter (the store's folders). Files larger
-    than ``max_file_size`` bytes (default :data:`MAX_FILE_SIZE`) are left out.
+    ``exclude`` lists absolute folders never to enter (the store's own). Files larger than
+    ``max_file_size`` bytes (default :data:`MAX_FILE_SIZE`) are left out.
     """
-    report = SnapshotReport()
-    excluded = {os.path.normcase(os.path.abspath(p)) for p in exclude}
-    os.makedirs(dest)
-    walker = _Walker(report, excluded, MAX_FILE_SIZE if max_file_size is None else max_file_size)
-    walker.copy_tree(source, dest, previous, "", root_layers(extra_ignore_file))
+    store = _ObjectStore(target_root)
+    walker = _Walker(
+        store,
+        {os.path.normcase(os.path.abspath(p)) for p in exclude},
+        MAX_FILE_SIZE if max_file_size is None else max_file_size,
+        _StatCache.load(target_root, source),
+    )
+    walker.walk(source, "", root_layers(extra_ignore_file))
+    report = walker.report
+    manifest = sorted(walker.manifest)
+    report.tree = _tree_id(manifest)
+    tree_dir = os.path.join(store.trees, report.tree)
+    if os.path.isdir(tree_dir):
+        report.reused_tree = True
+    else:
+        _build_tree(store, tree_dir, manifest, source)
+    os.symlink(os.path.join(".trees", report.tree), os.path.join(target_root, name))
+    walker.cache.save()
     return report
-
-
-def previous_snapshot(last_link: str) -> str | None:
-    """The folder ``last_link`` points to, if it points to one (a dangling link gives ``None``)."""
-    return last_link if os.path.isdir(last_link) else None
 
 
 def point_last_link(last_link: str, dest: str) -> None:
@@ -75,73 +109,315 @@ def point_last_link(last_link: str, dest: str) -> None:
         raise
 
 
+class _ObjectStore:
+    """The content-addressed files under ``.objects``, and the trees built from them."""
+
+    def __init__(self, root: str) -> None:
+        self.objects = os.path.join(root, ".objects")
+        self.trees = os.path.join(root, ".trees")
+        self.tmp = os.path.join(root, ".tmp")
+        for folder in (self.objects, self.trees, self.tmp):
+            os.makedirs(folder, exist_ok=True)
+
+    def path(self, digest: str) -> str:
+        return os.path.join(self.objects, digest[:2], digest[2:])
+
+    def add(self, content: bytes, digest: str, mtime_ns: int) -> bool:
+        """Store ``content`` as object ``digest`` unless it is there; True if it was new."""
+        final = self.path(digest)
+        if os.path.exists(final):
+            return False
+        tmp = self.temporary()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            view = memoryview(content)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+            os.utime(fd, ns=(mtime_ns, mtime_ns))
+        finally:
+            os.close(fd)
+        return self._publish(tmp, final)
+
+    def add_file(self, path: str, digest: str, mtime_ns: int) -> bool:
+        """Store the file at ``path`` (already hashed to ``digest``) as an object, streaming."""
+        final = self.path(digest)
+        if os.path.exists(final):
+            return False
+        tmp = self.temporary()
+        shutil.copyfile(path, tmp)
+        os.chmod(tmp, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
+        return self._publish(tmp, final)
+
+    def temporary(self) -> str:
+        return os.path.join(self.tmp, f"{os.getpid()}.{os.urandom(6).hex()}")
+
+    def _publish(self, tmp: str, final: str) -> bool:
+        # link, not rename: an object another process published first is kept, never replaced
+        try:
+            try:
+                os.link(tmp, final)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.link(tmp, final)
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
+        return True
+
+
+class _StatCache:
+    """What each file of one source hashed to, keyed by its stat, as of one moment."""
+
+    def __init__(self, path: str, source: str, taken_ns: int, files: dict[str, list]) -> None:
+        self.path = path
+        self.source = source
+        self.old_taken_ns = taken_ns
+        self.old = files
+        self.taken_ns = time.time_ns()
+        self.new: dict[str, list] = {}
+        self.dirty = False
+
+    @classmethod
+    def load(cls, root: str, source: str) -> _StatCache:
+        source = os.path.abspath(source)
+        key = hashlib.sha256(source.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        path = os.path.join(root, ".cache", f"{key}.json")
+        try:
+            data = jsonfile.read(path)
+            if data.get("schema") == CACHE_SCHEMA and data.get("source") == source:
+                return cls(path, source, int(data["taken_ns"]), dict(data["files"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+        return cls(path, source, 0, {})
+
+    def lookup(self, rel: str, key: list) -> str | None:
+        """The digest cached for ``rel`` if its stat is ``key`` and it was not racy then."""
+        entry = self.old.get(rel)
+        if entry is None or entry[:4] != key or key[1] >= self.old_taken_ns - RACY_NS:
+            return None
+        self.new[rel] = entry
+        return entry[4]
+
+    def store(self, rel: str, key: list, digest: str) -> None:
+        self.new[rel] = [*key, digest]
+        self.dirty = True
+
+    def save(self) -> None:
+        if not self.dirty and len(self.new) == len(self.old):
+            return
+        data = {
+            "schema": CACHE_SCHEMA,
+            "source": self.source,
+            "taken_ns": self.taken_ns,
+            "files": self.new,
+        }
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            jsonfile.write_text_atomic(self.path, jsonfile.dumps_compact(data), durable=False)
+        except OSError:
+            pass  # only a cache: the next snapshot hashes more
+
+
 class _Walker:
-    def __init__(self, report: SnapshotReport, excluded: set[str], max_file_size: int) -> None:
-        self.report = report
+    """Walks the source tree, hashing what changed, and lists what the snapshot holds."""
+
+    def __init__(
+        self, store: _ObjectStore, excluded: set[str], max_file_size: int, cache: _StatCache
+    ) -> None:
+        self.store = store
         self.excluded = excluded
         self.max_file_size = max_file_size
+        self.cache = cache
+        self.report = SnapshotReport()
+        # (path, kind, payload): kind "d" folder, "l" symlink (target), "f" file (digest)
+        self.manifest: list[tuple[str, str, str]] = []
 
-    def copy_tree(
-        self, src: str, dst: str, prev: str | None, base: str, layers: list[Layer]
-    ) -> None:
+    def walk(self, folder: str, base: str, layers: list[Layer]) -> None:
         try:
-            entries = list(os.scandir(src))
+            entries = list(os.scandir(folder))
         except OSError as exc:
             self.report.skipped.append(f"{base or '.'}: {exc.strerror or exc}")
             return
-        layer = folder_layer(src, base, {e.name for e in entries})
+        layer = folder_layer(folder, base, {e.name for e in entries})
         if layer is not None:
             layers = [*layers, layer]
         for entry in entries:
-            name = entry.name
-            rel = base + name
+            rel = base + entry.name
             try:
-                is_dir = entry.is_dir(follow_symlinks=False)
-                if is_dir and (
-                    name == ".git"
-                    or os.path.normcase(entry.path) in self.excluded
-                    or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
-                ):
-                    continue
-                if is_ignored(layers, rel, is_dir):
-                    continue
-                target = os.path.join(dst, name)
-                previous = None if prev is None else os.path.join(prev, name)
-                if is_dir:
-                    os.mkdir(target)
-                    self.copy_tree(entry.path, target, previous, rel + "/", layers)
-                elif entry.is_symlink():
-                    os.symlink(os.readlink(entry.path), target)
-                elif entry.is_file(follow_symlinks=False):
-                    self.copy_file(entry, target, previous, rel)
+                self.visit(entry, rel, layers)
             except FileNotFoundError:
                 self.report.skipped.append(f"{rel}: vanished while the snapshot was taken")
             except OSError as exc:
                 self.report.skipped.append(f"{rel}: {exc.strerror or exc}")
 
-    def copy_file(self, entry: os.DirEntry, target: str, previous: str | None, rel: str) -> None:
+    def visit(self, entry: os.DirEntry, rel: str, layers: list[Layer]) -> None:
+        if entry.is_dir(follow_symlinks=False):
+            if (
+                entry.name == ".git"
+                or os.path.normcase(entry.path) in self.excluded
+                or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                or is_ignored(layers, rel, True)
+            ):
+                return
+            self.manifest.append((rel, "d", ""))
+            self.walk(entry.path, rel + "/", layers)
+        elif is_ignored(layers, rel, False):
+            return
+        elif entry.is_symlink():
+            self.manifest.append((rel, "l", os.readlink(entry.path)))
+        elif entry.is_file(follow_symlinks=False):
+            digest = self.digest(entry, rel)
+            if digest is not None:
+                self.manifest.append((rel, "f", digest))
+
+    def digest(self, entry: os.DirEntry, rel: str) -> str | None:
         st = entry.stat(follow_symlinks=False)
         if st.st_size > self.max_file_size:
             self.report.too_large.append(rel)
-            return
-        if previous is not None:
+            return None
+        key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        digest = self.cache.lookup(rel, key)
+        if digest is not None:
+            return digest
+        digest, changed = self.hash_and_store(entry.path, st)
+        if not changed:  # the file changed while read: hash it again next time
+            self.cache.store(rel, key, digest)
+        else:
+            self.cache.dirty = True
+        return digest
+
+    def hash_and_store(self, path: str, st: os.stat_result) -> tuple[str, bool]:
+        """Hash the file at ``path``, store it as an object; also say if it changed meanwhile."""
+        suffix = "x" if st.st_mode & stat.S_IXUSR else ""
+        with open(path, "rb") as f:
+            if st.st_size <= _BIG_FILE:
+                content = f.read()
+                digest = hashlib.sha256(content).hexdigest() + suffix
+            else:
+                content = None
+                hasher = hashlib.sha256()
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    hasher.update(chunk)
+                digest = hasher.hexdigest() + suffix
+            after = os.fstat(f.fileno())
+        changed = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        )
+        if content is not None:
+            new = self.store.add(content, digest, st.st_mtime_ns)
+        else:
+            new = self.store.add_file(path, digest, st.st_mtime_ns)
+        self.report.new_objects += new
+        return digest, changed
+
+
+def _tree_id(manifest: list[tuple[str, str, str]]) -> str:
+    hasher = hashlib.sha256()
+    for rel, kind, payload in manifest:
+        hasher.update(f"{kind} {payload} {rel}\0".encode("utf-8", "surrogateescape"))
+    return hasher.hexdigest()[:32]
+
+
+def _build_tree(
+    store: _ObjectStore, tree_dir: str, manifest: list[tuple[str, str, str]], source: str
+) -> None:
+    """Build the tree of ``manifest`` in a private folder, then move it into place."""
+    tmp = store.temporary()
+    os.mkdir(tmp)
+    for rel, kind, payload in manifest:  # sorted: a folder comes before what it holds
+        target = os.path.join(tmp, rel)
+        if kind == "d":
+            os.mkdir(target)
+        elif kind == "l":
+            os.symlink(payload, target)
+        else:
+            _link_object(store, payload, target, os.path.join(source, rel))
+    try:
+        os.rename(tmp, tree_dir)
+    except OSError as exc:
+        if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+            raise
+        _remove_tree(tmp)  # another process built the same tree first
+
+
+def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str) -> None:
+    obj = store.path(digest)
+    try:
+        os.link(obj, target)
+        return
+    except FileNotFoundError:
+        # The object was collected since the stat cache named it: store the file anew, if it
+        # still holds that content.
+        with open(source_file, "rb") as f:
+            content = f.read()
+            mtime_ns = os.fstat(f.fileno()).st_mtime_ns
+        if hashlib.sha256(content).hexdigest() != digest.rstrip("x"):
+            raise OSError(f"{source_file} changed while the snapshot was taken") from None
+        store.add(content, digest, mtime_ns)
+        os.link(obj, target)
+        return
+    except OSError as exc:
+        if exc.errno not in (errno.EMLINK, errno.EXDEV, errno.EPERM):
+            raise
+        shutil.copy2(obj, target)  # too many links to one inode: a fresh copy
+    os.chmod(target, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+
+
+def _remove_tree(path: str) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int, int]:
+    """Delete the snapshot data that no snapshot uses any more; return (files, bytes) freed.
+
+    A tree is kept while a symlink in ``target_root`` points to it (or its id is in ``keep``);
+    an object is kept while a kept tree links to it. Temporary files of snapshots that died
+    half-way are removed too, once they are an hour old.
+    """
+    trees = os.path.join(target_root, ".trees")
+    used = set(keep or ())
+    try:
+        for entry in os.scandir(target_root):
+            if entry.is_symlink():
+                target = os.readlink(entry.path)
+                if target.startswith(".trees" + os.sep):
+                    used.add(target[len(".trees") + 1 :])
+    except FileNotFoundError:
+        return 0, 0
+    freed_files = freed_bytes = 0
+    for entry in _scandir(trees):
+        if entry.name not in used and not entry.name.startswith("."):
+            _remove_tree(entry.path)
+    cutoff = time.time() - 3600
+    for entry in _scandir(os.path.join(target_root, ".tmp")):
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                if entry.is_dir(follow_symlinks=False):
+                    _remove_tree(entry.path)
+                else:
+                    os.unlink(entry.path)
+        except OSError:
+            pass
+    for bucket in _scandir(os.path.join(target_root, ".objects")):
+        for entry in _scandir(bucket.path):
             try:
-                old = os.lstat(previous)
+                st = entry.stat(follow_symlinks=False)
+                if st.st_nlink == 1:  # no tree links to it
+                    os.unlink(entry.path)
+                    freed_files += 1
+                    freed_bytes += st.st_size
             except OSError:
-                old = None
-            if (
-                old is not None
-                and stat.S_ISREG(old.st_mode)
-                and old.st_size == st.st_size
-                and old.st_mtime_ns == st.st_mtime_ns
-            ):
-                try:
-                    os.link(previous, target)
-                    self.report.linked += 1
-                    return
-                except OSError:
-                    pass  # too many links, another filesystem: copy instead
-        shutil.copyfile(entry.path, target, follow_symlinks=False)
-        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
-        os.chmod(target, stat.S_IMODE(st.st_mode) & _READ_ONLY)
-        self.report.copied += 1
+                pass
+    return freed_files, freed_bytes
+
+
+def _scandir(path: str) -> list[os.DirEntry]:
+    try:
+        return list(os.scandir(path))
+    except OSError:
+        return []
