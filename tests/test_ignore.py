@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tmt.ignore import Layer, is_ignored, root_layers
+from tmt.ignore import DEFAULT_PATTERNS, Layer, is_ignored
 
 
 def layers(*specs: tuple[str, list[str]]) -> list[Layer]:
-    return [*root_layers(None), *(Layer(base, lines) for base, lines in specs)]
+    """The defaults and the root's patterns as one layer, as a snapshot builds them."""
+    root = [*DEFAULT_PATTERNS, *(specs[0][1] if specs else [])]
+    return [Layer("", root), *(Layer(base, lines) for base, lines in specs[1:])]
 
 
 class TestGitRules:
@@ -40,6 +42,23 @@ class TestGitRules:
         rules = layers(("", ["*.log"]), ("sub/", ["!important.log"]))
         assert is_ignored(rules, "other.log", False)
         assert not is_ignored(rules, "sub/important.log", False)
+
+    @pytest.mark.parametrize(
+        ("patterns", "rel", "is_dir", "ignored"),
+        [
+            (["x/**"], "x/deep/file.py", False, True),  # everything inside x
+            (["**/logs"], "a/b/logs", True, True),
+            (["a/**/b"], "a/x/y/b", False, True),
+            (["dir/*.py"], "dir/m.py", False, True),
+            (["dir/*.py"], "dir/sub/m.py", False, False),  # * does not cross folders
+            (["\\!odd"], "!odd", False, True),  # an escaped leading !
+            (["*.py", "!main.py"], "src/main.py", False, False),
+            (["!main.py", "*.py"], "src/main.py", False, True),  # order matters
+            (["build/", "!build/"], "build", True, False),
+        ],
+    )
+    def test_more_of_gits_pattern_rules(self, patterns, rel, is_dir, ignored) -> None:
+        assert is_ignored(layers(("", patterns)), rel, is_dir) is ignored
 
     def test_defaults_leave_caches_out_and_can_be_undone(self) -> None:
         assert is_ignored(layers(), "__pycache__", True)

@@ -167,14 +167,13 @@ class TestLeftOut:
         import tmt.snapshot
 
         (project / "locked.py").write_text("secret")
-        real = tmt.snapshot._Walker.hash_and_store
 
-        def refuse(self, path, st):
-            if path.endswith("locked.py"):
+        def refuse(path, *args, **kwargs):
+            if str(path).endswith("locked.py"):
                 raise PermissionError(errno.EACCES, "Permission denied")
-            return real(self, path, st)
+            return open(path, *args, **kwargs)
 
-        monkeypatch.setattr(tmt.snapshot._Walker, "hash_and_store", refuse)
+        monkeypatch.setattr(tmt.snapshot, "open", refuse, raising=False)
         with pytest.warns(UserWarning, match="locked.py: Permission denied"):
             snap = snapshot_of_new_run()
         assert tree(snap) == {"train.py"}
@@ -286,10 +285,13 @@ class TestHistory:
                 raise OSError(errno.EMLINK, "Too many links")
             return real_link(src, dst, *args, **kwargs)
 
+        snapshot_of_new_run("one")
+        (project / "new.py").write_text("a new tree must link train.py's object again\n")
         monkeypatch.setattr(tmt.snapshot.os, "link", full)
-        snap = snapshot_of_new_run()
+        snap = snapshot_of_new_run("two")
         assert (snap / "train.py").read_text() == "print('training')\n"
         assert os.stat(snap / "train.py").st_nlink == 1
+        assert not os.stat(snap / "train.py").st_mode & stat.S_IWUSR
 
 
 class TestGarbage:

@@ -4,7 +4,7 @@ Patterns come from every ``.gitignore`` in the tree (each applying below its own
 deepest deciding, ``!`` negations included), ``.tmtignore`` files (same syntax, for what only
 tmt should skip; they win over a ``.gitignore`` beside them), an optional extra file that
 applies from the root (``gitignore_path``), and a few defaults (caches, virtualenvs) that a
-``!`` pattern can undo. Folders that hold a virtualenv (a ``pyvenv.cfg``) are always left out.
+``!`` pattern can undo. Patterns are parsed by pathspec, as tmt 0.1.x did.
 """
 
 from __future__ import annotations
@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import warnings
-
-_GROUP_NAME = re.compile(r"\(\?P<[^>]+>")
 
 IGNORE_FILES = (".gitignore", ".tmtignore")
 DEFAULT_PATTERNS = (
@@ -32,55 +30,91 @@ DEFAULT_PATTERNS = (
     ".DS_Store",
 )
 
+_GROUP_NAME = re.compile(r"\(\?P<[^>]+>")
+_ANY_FOLDER = "^(?:.+/)?"  # how pathspec starts a pattern that matches at any depth
+
 
 class Layer:
-    """The patterns of one folder, compiled into one regular expression.
+    """The patterns that apply below one folder, compiled for speed.
 
-    ``base`` is the folder's path from the root (``""`` or ``"a/b/"``). Because a snapshot never
-    enters an ignored folder, git's rules come down to: the last pattern that matches the whole
-    path decides. The patterns are joined in reverse order into one alternation, so one match
-    finds that pattern: a few microseconds a path, however many patterns there are.
+    ``base`` is the folder's path from the root (``""`` or ``"a/b/"``). A snapshot never
+    enters an ignored folder, so the rule is: the last pattern that matches decides. The
+    patterns are joined, last first, into one alternation, so one regex match finds that
+    pattern; patterns without a ``/`` (most of them) are matched against the file's name alone
+    rather than its whole path. A few microseconds a path, however many patterns there are.
     """
 
-    __slots__ = ("base", "includes", "regex")
+    __slots__ = ("base", "includes", "name_regex", "path_regex")
 
     def __init__(self, base: str, lines: list[str]) -> None:
         from pathspec import GitIgnoreSpec
 
         self.base = base
-        alternatives = []
         self.includes: list[bool] = []
-        for pattern in reversed(GitIgnoreSpec.from_lines(lines).patterns):
+        by_name: list[str] = []
+        by_path: list[str] = []
+        for pattern in GitIgnoreSpec.from_lines(lines).patterns:
             if pattern.include is None or pattern.regex is None:
                 continue  # a comment or a blank line
-            # pathspec names a group in every pattern; names may not repeat in one regex.
-            body = _GROUP_NAME.sub("(?:", pattern.regex.pattern)
-            alternatives.append(f"(?P<p{len(self.includes)}>{body})")
+            index = len(self.includes)
             self.includes.append(bool(pattern.include))
-        self.regex = re.compile("|".join(alternatives)) if alternatives else None
+            # pathspec names a group in every pattern; a name may not repeat in one regex.
+            body = _GROUP_NAME.sub("(?:", pattern.regex.pattern)
+            if _name_only(pattern, body):
+                by_name.append(f"(?P<p{index}>^{body[len(_ANY_FOLDER) :]})")
+            else:
+                by_path.append(f"(?P<p{index}>{body})")
+        self.name_regex = re.compile("|".join(reversed(by_name))) if by_name else None
+        self.path_regex = re.compile("|".join(reversed(by_path))) if by_path else None
 
-    def verdict(self, path: str) -> bool | None:
-        """True: ignored; False: re-included by a ``!`` pattern; None: no pattern matches."""
-        if self.regex is None:
-            return None
-        match = self.regex.fullmatch(path)
-        if match is None:
-            return None
-        return self.includes[int(match.lastgroup[1:])]
+    def verdict(self, path: str, name: str) -> bool | None:
+        """For ``path`` (from ``base``) named ``name``, both ending in ``/`` for a folder:
+        True, ignored; False, kept by a ``!`` pattern; None, no pattern matches."""
+        best = -1
+        if self.name_regex is not None:
+            match = self.name_regex.match(name)
+            if match is not None:
+                best = int(match.lastgroup[1:])
+        if self.path_regex is not None:
+            match = self.path_regex.match(path)
+            if match is not None:
+                best = max(best, int(match.lastgroup[1:]))
+        return None if best < 0 else self.includes[best]
 
 
-def root_layers(extra_file: str | None) -> list[Layer]:
-    """The layers below every folder's own: the defaults, then the extra ignore file."""
-    layers = [Layer("", list(DEFAULT_PATTERNS))]
+def _name_only(pattern: object, body: str) -> bool:
+    """Whether a pattern can only ever match a file's own name (it has no inner ``/``)."""
+    text = getattr(pattern, "pattern", None)
+    if not isinstance(text, str) or not body.startswith(_ANY_FOLDER):
+        return False
+    text = text.strip()
+    text = text.removeprefix("!")
+    while text.startswith("**/"):
+        text = text[3:]
+    return "/" not in text.rstrip("/")
+
+
+def read_patterns(path: str) -> list[str]:
+    """The lines of the ignore file at ``path``; none (with a warning) if it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        warnings.warn(f"{path}: ignore file unreadable, not used: {exc}", stacklevel=2)
+        return []
+
+
+def root_layer(folder: str, names: set[str], extra_file: str | None) -> Layer:
+    """The layer of the source's root: the defaults, the extra file, then the root's own files."""
+    lines = list(DEFAULT_PATTERNS)
     if extra_file:
-        try:
-            with open(extra_file, encoding="utf-8", errors="replace") as f:
-                layers.append(Layer("", f.read().splitlines()))
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            warnings.warn(f"{extra_file}: ignore file unreadable, not used: {exc}", stacklevel=2)
-    return layers
+        lines += read_patterns(extra_file)
+    for name in IGNORE_FILES:
+        if name in names:
+            lines += read_patterns(os.path.join(folder, name))
+    return Layer("", lines)
 
 
 def folder_layer(folder: str, base: str, names: set[str]) -> Layer | None:
@@ -88,13 +122,7 @@ def folder_layer(folder: str, base: str, names: set[str]) -> Layer | None:
     lines: list[str] = []
     for name in IGNORE_FILES:
         if name in names:
-            try:
-                with open(os.path.join(folder, name), encoding="utf-8", errors="replace") as f:
-                    lines.extend(f.read().splitlines())
-            except OSError as exc:
-                warnings.warn(
-                    f"{os.path.join(folder, name)}: unreadable, not used: {exc}", stacklevel=2
-                )
+            lines += read_patterns(os.path.join(folder, name))
     return Layer(base, lines) if lines else None
 
 
@@ -103,11 +131,10 @@ def is_ignored(layers: list[Layer], rel: str, is_dir: bool) -> bool:
 
     The deepest layer with a matching pattern decides, as in git.
     """
+    suffix = "/" if is_dir else ""
+    name = rel.rpartition("/")[2] + suffix
     for layer in reversed(layers):
-        path = rel[len(layer.base) :]
-        if is_dir:
-            path += "/"
-        verdict = layer.verdict(path)
+        verdict = layer.verdict(rel[len(layer.base) :] + suffix, name)
         if verdict is not None:
             return verdict
     return False

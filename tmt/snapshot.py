@@ -31,7 +31,7 @@ import stat
 import time
 
 from . import jsonfile
-from .ignore import folder_layer, is_ignored, root_layers
+from .ignore import folder_layer, is_ignored, root_layer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,6 +45,10 @@ CACHE_SCHEMA = 1
 _READ_ONLY = 0o444
 _EXECUTABLE = 0o555
 _BIG_FILE = 64 * 1024 * 1024  # hashed in chunks rather than read whole
+# Creating files and folders runs in parallel on most filesystems (hardlinking does not);
+# a few threads store new files and make a new tree's folders when there are many.
+_THREADS = 4
+_PARALLEL_FROM = 32
 
 
 class SnapshotReport:
@@ -80,15 +84,18 @@ def take_snapshot(
         MAX_FILE_SIZE if max_file_size is None else max_file_size,
         _StatCache.load(target_root, source),
     )
-    walker.walk(source, "", root_layers(extra_ignore_file))
+    walker.walk_root(source, extra_ignore_file)
+    walker.store_pending()
     report = walker.report
     manifest = sorted(walker.manifest)
     report.tree = _tree_id(manifest)
     tree_dir = os.path.join(store.trees, report.tree)
     if os.path.isdir(tree_dir):
         report.reused_tree = True
+        if walker.staging.root is not None:  # another process built it meanwhile
+            _remove_tree(walker.staging.root)
     else:
-        _build_tree(store, tree_dir, manifest, source)
+        _build_tree(store, tree_dir, manifest, source, walker.staging)
     os.symlink(os.path.join(".trees", report.tree), os.path.join(target_root, name))
     walker.cache.save()
     return report
@@ -120,52 +127,70 @@ class _ObjectStore:
             os.makedirs(folder, exist_ok=True)
 
     def path(self, digest: str) -> str:
-        return os.path.join(self.objects, digest[:2], digest[2:])
+        return f"{self.objects}/{digest[:2]}/{digest[2:]}"
 
-    def add(self, content: bytes, digest: str, mtime_ns: int) -> bool:
-        """Store ``content`` as object ``digest`` unless it is there; True if it was new."""
+    def add(
+        self, content: bytes | None, digest: str, source: str, mtime_ns: int, staged: str
+    ) -> bool:
+        """Store a file as object ``digest`` unless it is there; True if it was new.
+
+        New content is written to ``staged`` (its place in the tree being built, so no
+        temporary file is ever deleted) and published with one hardlink. ``content`` is the
+        file's bytes, or ``None`` to copy it from ``source`` (for files too big to hold).
+        """
         final = self.path(digest)
-        if os.path.exists(final):
-            return False
-        tmp = self.temporary()
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        if content is None:
+            shutil.copyfile(source, staged)
+        else:
+            fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                view = memoryview(content)
+                while view:
+                    view = view[os.write(fd, view) :]
+            finally:
+                os.close(fd)
+        os.chmod(staged, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+        os.utime(staged, ns=(mtime_ns, mtime_ns))
+        # link, not rename: an object another process published first is kept, never replaced
         try:
-            view = memoryview(content)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fchmod(fd, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
-            os.utime(fd, ns=(mtime_ns, mtime_ns))
-        finally:
-            os.close(fd)
-        return self._publish(tmp, final)
-
-    def add_file(self, path: str, digest: str, mtime_ns: int) -> bool:
-        """Store the file at ``path`` (already hashed to ``digest``) as an object, streaming."""
-        final = self.path(digest)
-        if os.path.exists(final):
-            return False
-        tmp = self.temporary()
-        shutil.copyfile(path, tmp)
-        os.chmod(tmp, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
-        os.utime(tmp, ns=(mtime_ns, mtime_ns))
-        return self._publish(tmp, final)
+            try:
+                os.link(staged, final)
+            except FileNotFoundError:
+                os.makedirs(os.path.dirname(final), exist_ok=True)
+                os.link(staged, final)
+        except FileExistsError:
+            return False  # published meanwhile; this tree keeps its own copy
+        return True
 
     def temporary(self) -> str:
         return os.path.join(self.tmp, f"{os.getpid()}.{os.urandom(6).hex()}")
 
-    def _publish(self, tmp: str, final: str) -> bool:
-        # link, not rename: an object another process published first is kept, never replaced
-        try:
-            try:
-                os.link(tmp, final)
-            except FileNotFoundError:
-                os.makedirs(os.path.dirname(final), exist_ok=True)
-                os.link(tmp, final)
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
-        return True
+
+class _Staging:
+    """The private folder a new tree is built in; created only if a new file must be stored."""
+
+    def __init__(self, store: _ObjectStore) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.store = store
+        self.root: str | None = None
+        self.folders: set[str] = set()  # folders made so far, relative
+        self.files: set[str] = set()  # files already written, relative
+
+    def place(self, rel: str) -> str:
+        """The path for file ``rel`` in the staging tree, its folders made."""
+        with self.lock:
+            if self.root is None:
+                self.root = self.store.temporary()
+                os.mkdir(self.root)
+            folder = rel.rpartition("/")[0]
+            if folder and folder not in self.folders:
+                os.makedirs(os.path.join(self.root, folder), exist_ok=True)
+                parts = folder.split("/")
+                self.folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+            self.files.add(rel)
+            return f"{self.root}/{rel}"
 
 
 class _StatCache:
@@ -222,7 +247,7 @@ class _StatCache:
 
 
 class _Walker:
-    """Walks the source tree, hashing what changed, and lists what the snapshot holds."""
+    """Walks the source tree and lists what the snapshot holds, storing what is new."""
 
     def __init__(
         self, store: _ObjectStore, excluded: set[str], max_file_size: int, cache: _StatCache
@@ -232,18 +257,31 @@ class _Walker:
         self.max_file_size = max_file_size
         self.cache = cache
         self.report = SnapshotReport()
+        self.staging = _Staging(store)
         # (path, kind, payload): kind "d" folder, "l" symlink (target), "f" file (digest)
         self.manifest: list[tuple[str, str, str]] = []
+        # files the stat cache cannot vouch for: (rel, path, stat, key), hashed after the walk
+        self.pending: list[tuple[str, str, os.stat_result, list]] = []
+
+    def walk_root(self, source: str, extra_ignore_file: str | None) -> None:
+        try:
+            entries = list(os.scandir(source))
+        except OSError as exc:
+            self.report.skipped.append(f".: {exc.strerror or exc}")
+            return
+        layer = root_layer(source, {e.name for e in entries}, extra_ignore_file)
+        self.visit_all(entries, "", [layer])
 
     def walk(self, folder: str, base: str, layers: list[Layer]) -> None:
         try:
             entries = list(os.scandir(folder))
         except OSError as exc:
-            self.report.skipped.append(f"{base or '.'}: {exc.strerror or exc}")
+            self.report.skipped.append(f"{base}: {exc.strerror or exc}")
             return
         layer = folder_layer(folder, base, {e.name for e in entries})
-        if layer is not None:
-            layers = [*layers, layer]
+        self.visit_all(entries, base, layers if layer is None else [*layers, layer])
+
+    def visit_all(self, entries: list[os.DirEntry], base: str, layers: list[Layer]) -> None:
         for entry in entries:
             rel = base + entry.name
             try:
@@ -258,8 +296,8 @@ class _Walker:
             if (
                 entry.name == ".git"
                 or os.path.normcase(entry.path) in self.excluded
-                or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
                 or is_ignored(layers, rel, True)
+                or os.path.exists(entry.path + "/pyvenv.cfg")
             ):
                 return
             self.manifest.append((rel, "d", ""))
@@ -269,51 +307,68 @@ class _Walker:
         elif entry.is_symlink():
             self.manifest.append((rel, "l", os.readlink(entry.path)))
         elif entry.is_file(follow_symlinks=False):
-            digest = self.digest(entry, rel)
-            if digest is not None:
+            st = entry.stat(follow_symlinks=False)
+            if st.st_size > self.max_file_size:
+                self.report.too_large.append(rel)
+                return
+            key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+            digest = self.cache.lookup(rel, key)
+            if digest is None:
+                self.pending.append((rel, entry.path, st, key))
+            else:
                 self.manifest.append((rel, "f", digest))
 
-    def digest(self, entry: os.DirEntry, rel: str) -> str | None:
-        st = entry.stat(follow_symlinks=False)
-        if st.st_size > self.max_file_size:
-            self.report.too_large.append(rel)
-            return None
-        key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-        digest = self.cache.lookup(rel, key)
-        if digest is not None:
-            return digest
-        digest, changed = self.hash_and_store(entry.path, st)
-        if not changed:  # the file changed while read: hash it again next time
-            self.cache.store(rel, key, digest)
-        else:
-            self.cache.dirty = True
-        return digest
+    def store_pending(self) -> None:
+        """Hash (and store, where new) the files the stat cache could not vouch for."""
+        pending, self.pending = self.pending, []
+        if len(pending) >= _PARALLEL_FROM:
+            from concurrent.futures import ThreadPoolExecutor
 
-    def hash_and_store(self, path: str, st: os.stat_result) -> tuple[str, bool]:
-        """Hash the file at ``path``, store it as an object; also say if it changed meanwhile."""
-        suffix = "x" if st.st_mode & stat.S_IXUSR else ""
-        with open(path, "rb") as f:
-            if st.st_size <= _BIG_FILE:
-                content = f.read()
-                digest = hashlib.sha256(content).hexdigest() + suffix
-            else:
-                content = None
-                hasher = hashlib.sha256()
-                for chunk in iter(lambda: f.read(1 << 20), b""):
-                    hasher.update(chunk)
-                digest = hasher.hexdigest() + suffix
-            after = os.fstat(f.fileno())
-        changed = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (
-            st.st_size,
-            st.st_mtime_ns,
-            st.st_ctime_ns,
-        )
-        if content is not None:
-            new = self.store.add(content, digest, st.st_mtime_ns)
+            with ThreadPoolExecutor(_THREADS) as pool:
+                outcomes = list(pool.map(self.hash_and_store, pending))
         else:
-            new = self.store.add_file(path, digest, st.st_mtime_ns)
-        self.report.new_objects += new
-        return digest, changed
+            outcomes = [self.hash_and_store(job) for job in pending]
+        for (rel, _, _, key), outcome in zip(pending, outcomes):
+            if isinstance(outcome, str):
+                self.report.skipped.append(outcome)
+                continue
+            digest, changed, new = outcome
+            self.report.new_objects += new
+            self.manifest.append((rel, "f", digest))
+            if changed:  # the file changed while it was read: hash it again next time
+                self.cache.dirty = True
+            else:
+                self.cache.store(rel, key, digest)
+
+    def hash_and_store(self, job: tuple) -> tuple[str, bool, bool] | str:
+        """(digest, changed while read, stored anew) for one file, or why it was skipped."""
+        rel, path, st, _ = job
+        try:
+            suffix = "x" if st.st_mode & stat.S_IXUSR else ""
+            with open(path, "rb") as f:
+                if st.st_size <= _BIG_FILE:
+                    content = f.read()
+                    digest = hashlib.sha256(content).hexdigest() + suffix
+                else:
+                    content = None
+                    hasher = hashlib.sha256()
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        hasher.update(chunk)
+                    digest = hasher.hexdigest() + suffix
+                after = os.fstat(f.fileno())
+            changed = (after.st_size, after.st_mtime_ns, after.st_ctime_ns) != (
+                st.st_size,
+                st.st_mtime_ns,
+                st.st_ctime_ns,
+            )
+            new = False
+            if not os.path.exists(self.store.path(digest)):
+                new = self.store.add(content, digest, path, st.st_mtime_ns, self.staging.place(rel))
+            return digest, changed, new
+        except FileNotFoundError:
+            return f"{rel}: vanished while the snapshot was taken"
+        except OSError as exc:
+            return f"{rel}: {exc.strerror or exc}"
 
 
 def _tree_id(manifest: list[tuple[str, str, str]]) -> str:
@@ -324,25 +379,47 @@ def _tree_id(manifest: list[tuple[str, str, str]]) -> str:
 
 
 def _build_tree(
-    store: _ObjectStore, tree_dir: str, manifest: list[tuple[str, str, str]], source: str
+    store: _ObjectStore,
+    tree_dir: str,
+    manifest: list[tuple[str, str, str]],
+    source: str,
+    staging: _Staging,
 ) -> None:
-    """Build the tree of ``manifest`` in a private folder, then move it into place."""
-    tmp = store.temporary()
-    os.mkdir(tmp)
-    for rel, kind, payload in manifest:  # sorted: a folder comes before what it holds
-        target = os.path.join(tmp, rel)
-        if kind == "d":
-            os.mkdir(target)
-        elif kind == "l":
-            os.symlink(payload, target)
-        else:
-            _link_object(store, payload, target, os.path.join(source, rel))
+    """Complete the staging tree from ``manifest``, then move it into place as ``tree_dir``."""
+    if staging.root is None:
+        staging.root = store.temporary()
+        os.mkdir(staging.root)
+    root = staging.root
+    levels: dict[int, list[str]] = {}
+    for rel, kind, _ in manifest:
+        if kind == "d" and rel not in staging.folders:
+            levels.setdefault(rel.count("/"), []).append(f"{root}/{rel}")
+    _make_folders([levels[depth] for depth in sorted(levels)])
+    for rel, kind, payload in manifest:
+        if kind == "l":
+            os.symlink(payload, f"{root}/{rel}")
+        elif kind == "f" and rel not in staging.files:
+            _link_object(store, payload, f"{root}/{rel}", f"{source}/{rel}")
     try:
-        os.rename(tmp, tree_dir)
+        os.rename(root, tree_dir)
     except OSError as exc:
         if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
-        _remove_tree(tmp)  # another process built the same tree first
+        _remove_tree(root)  # another process built the same tree first
+
+
+def _make_folders(levels: list[list[str]]) -> None:
+    """Make the folders, a level at a time (parents first), in parallel when there are many."""
+    if sum(map(len, levels)) < _PARALLEL_FROM:
+        for level in levels:
+            for folder in level:
+                os.mkdir(folder)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(_THREADS) as pool:
+        for level in levels:
+            list(pool.map(os.mkdir, level))
 
 
 def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str) -> None:
@@ -358,8 +435,7 @@ def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str
             mtime_ns = os.fstat(f.fileno()).st_mtime_ns
         if hashlib.sha256(content).hexdigest() != digest.rstrip("x"):
             raise OSError(f"{source_file} changed while the snapshot was taken") from None
-        store.add(content, digest, mtime_ns)
-        os.link(obj, target)
+        store.add(content, digest, source_file, mtime_ns, target)
         return
     except OSError as exc:
         if exc.errno not in (errno.EMLINK, errno.EXDEV, errno.EPERM):
