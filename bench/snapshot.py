@@ -233,7 +233,7 @@ def main() -> None:
             extra = copies / f"changed{n}"
             extra.mkdir()
             copy_changed = timed(
-                lambda: subprocess.run(["cp", *map(str, chosen), str(extra)], check=True)
+                lambda c=chosen, e=extra: subprocess.run(["cp", *map(str, c), str(e)], check=True)
             )
             baseline_times.append(cp("-al") + copy_changed)
         changed = statistics.median(changed_times)
