@@ -13,6 +13,10 @@ import os
 import re
 import warnings
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Callable
+
 IGNORE_FILES = (".gitignore", ".tmtignore")
 DEFAULT_PATTERNS = (
     "__pycache__/",
@@ -124,6 +128,25 @@ def folder_layer(folder: str, base: str, names: set[str]) -> Layer | None:
         if name in names:
             lines += read_patterns(os.path.join(folder, name))
     return Layer(base, lines) if lines else None
+
+
+def file_checker(layers: list[Layer]) -> Callable[[str, str], bool]:
+    """``is_ignored`` for files, specialised to ``layers``: ``check(rel, name) -> ignored``.
+
+    A snapshot asks this for every file, so the usual case, one layer whose patterns all
+    match names, comes down to one regex match.
+    """
+    if len(layers) == 1 and layers[0].path_regex is None:
+        regex, includes = layers[0].name_regex, layers[0].includes
+        if regex is None:
+            return lambda rel, name: False
+
+        def check(rel: str, name: str) -> bool:
+            match = regex.match(name)
+            return match is not None and includes[int(match.lastgroup[1:])]
+
+        return check
+    return lambda rel, name: is_ignored(layers, rel, False)
 
 
 def is_ignored(layers: list[Layer], rel: str, is_dir: bool) -> bool:

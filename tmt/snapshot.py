@@ -31,7 +31,7 @@ import stat
 import time
 
 from . import jsonfile
-from .ignore import folder_layer, is_ignored, root_layer
+from .ignore import file_checker, folder_layer, is_ignored, root_layer
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -41,13 +41,13 @@ if TYPE_CHECKING:
 MAX_FILE_SIZE = 5 * 1024 * 1024
 #: A file modified this close to when its stat was cached is hashed again (racy-git rule).
 RACY_NS = 2_000_000_000
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2
 _READ_ONLY = 0o444
 _EXECUTABLE = 0o555
 _BIG_FILE = 64 * 1024 * 1024  # hashed in chunks rather than read whole
 # Creating files and folders runs in parallel on most filesystems (hardlinking does not);
 # a few threads store new files and make a new tree's folders when there are many.
-_THREADS = 4
+_THREADS = min(4, os.cpu_count() or 1)
 _PARALLEL_FROM = 32
 
 
@@ -194,15 +194,19 @@ class _Staging:
 
 
 class _StatCache:
-    """What each file of one source hashed to, keyed by its stat, as of one moment."""
+    """What each file of one source hashed to, keyed by its stat, as of one moment.
 
-    def __init__(self, path: str, source: str, taken_ns: int, files: dict[str, list]) -> None:
+    An entry is ``"<size> <mtime_ns> <ctime_ns> <inode> <digest>"``: flat strings make the
+    file quick to read and write.
+    """
+
+    def __init__(self, path: str, source: str, taken_ns: int, files: dict[str, str]) -> None:
         self.path = path
         self.source = source
         self.old_taken_ns = taken_ns
         self.old = files
         self.taken_ns = time.time_ns()
-        self.new: dict[str, list] = {}
+        self.new: dict[str, str] = {}
         self.dirty = False
 
     @classmethod
@@ -218,16 +222,8 @@ class _StatCache:
             pass
         return cls(path, source, 0, {})
 
-    def lookup(self, rel: str, key: list) -> str | None:
-        """The digest cached for ``rel`` if its stat is ``key`` and it was not racy then."""
-        entry = self.old.get(rel)
-        if entry is None or entry[:4] != key or key[1] >= self.old_taken_ns - RACY_NS:
-            return None
-        self.new[rel] = entry
-        return entry[4]
-
-    def store(self, rel: str, key: list, digest: str) -> None:
-        self.new[rel] = [*key, digest]
+    def store(self, rel: str, key: str, digest: str) -> None:
+        self.new[rel] = key + digest
         self.dirty = True
 
     def save(self) -> None:
@@ -261,7 +257,7 @@ class _Walker:
         # (path, kind, payload): kind "d" folder, "l" symlink (target), "f" file (digest)
         self.manifest: list[tuple[str, str, str]] = []
         # files the stat cache cannot vouch for: (rel, path, stat, key), hashed after the walk
-        self.pending: list[tuple[str, str, os.stat_result, list]] = []
+        self.pending: list[tuple[str, str, os.stat_result, str]] = []
 
     def walk_root(self, source: str, extra_ignore_file: str | None) -> None:
         try:
@@ -282,41 +278,49 @@ class _Walker:
         self.visit_all(entries, base, layers if layer is None else [*layers, layer])
 
     def visit_all(self, entries: list[os.DirEntry], base: str, layers: list[Layer]) -> None:
+        # The loop every entry of the tree goes through: kept flat, for speed.
+        ignored_file = file_checker(layers)
+        cached = self.cache.old.get
+        trusted_before = self.cache.old_taken_ns - RACY_NS
+        manifest = self.manifest
         for entry in entries:
-            rel = base + entry.name
+            name = entry.name
+            rel = base + name
             try:
-                self.visit(entry, rel, layers)
+                if entry.is_dir(follow_symlinks=False):
+                    if (
+                        name == ".git"
+                        or os.path.normcase(entry.path) in self.excluded
+                        or is_ignored(layers, rel, True)
+                        or os.path.exists(entry.path + "/pyvenv.cfg")
+                    ):
+                        continue
+                    manifest.append((rel, "d", ""))
+                    self.walk(entry.path, rel + "/", layers)
+                elif ignored_file(rel, name):
+                    continue
+                elif entry.is_symlink():
+                    manifest.append((rel, "l", os.readlink(entry.path)))
+                elif entry.is_file(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if st.st_size > self.max_file_size:
+                        self.report.too_large.append(rel)
+                        continue
+                    key = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} "
+                    known = cached(rel)
+                    if (
+                        known is not None
+                        and known.startswith(key)
+                        and st.st_mtime_ns < trusted_before
+                    ):
+                        self.cache.new[rel] = known
+                        manifest.append((rel, "f", known[len(key) :]))
+                    else:
+                        self.pending.append((rel, entry.path, st, key))
             except FileNotFoundError:
                 self.report.skipped.append(f"{rel}: vanished while the snapshot was taken")
             except OSError as exc:
                 self.report.skipped.append(f"{rel}: {exc.strerror or exc}")
-
-    def visit(self, entry: os.DirEntry, rel: str, layers: list[Layer]) -> None:
-        if entry.is_dir(follow_symlinks=False):
-            if (
-                entry.name == ".git"
-                or os.path.normcase(entry.path) in self.excluded
-                or is_ignored(layers, rel, True)
-                or os.path.exists(entry.path + "/pyvenv.cfg")
-            ):
-                return
-            self.manifest.append((rel, "d", ""))
-            self.walk(entry.path, rel + "/", layers)
-        elif is_ignored(layers, rel, False):
-            return
-        elif entry.is_symlink():
-            self.manifest.append((rel, "l", os.readlink(entry.path)))
-        elif entry.is_file(follow_symlinks=False):
-            st = entry.stat(follow_symlinks=False)
-            if st.st_size > self.max_file_size:
-                self.report.too_large.append(rel)
-                return
-            key = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
-            digest = self.cache.lookup(rel, key)
-            if digest is None:
-                self.pending.append((rel, entry.path, st, key))
-            else:
-                self.manifest.append((rel, "f", digest))
 
     def store_pending(self) -> None:
         """Hash (and store, where new) the files the stat cache could not vouch for."""
