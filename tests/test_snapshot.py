@@ -197,6 +197,22 @@ class TestHistory:
         assert first.resolve() == second.resolve()
         assert os.path.islink(second)
 
+    def test_an_unchanged_old_file_is_not_read_again(self, project, monkeypatch) -> None:
+        """The stat cache vouches for files modified long before it was written."""
+        import tmt.snapshot
+
+        make_old(project / "train.py")
+        snapshot_of_new_run("one")
+        opened = []
+
+        def spy(path, *args, **kwargs):
+            opened.append(str(path))
+            return open(path, *args, **kwargs)
+
+        monkeypatch.setattr(tmt.snapshot, "open", spy, raising=False)
+        snapshot_of_new_run("two")
+        assert not [p for p in opened if p.endswith("train.py")]
+
     def test_a_changed_file_is_stored_and_the_rest_linked(self, project: Path) -> None:
         (project / "other.py").write_text("same\n")
         first = snapshot_of_new_run("one")

@@ -90,13 +90,15 @@ def take_snapshot(
     manifest = sorted(walker.manifest)
     report.tree = _tree_id(manifest)
     tree_dir = os.path.join(store.trees, report.tree)
+    # The run's link is made first, so that garbage collection, which keeps what links point
+    # to, does not take a tree this snapshot is about to use (checked again just below).
+    os.symlink(os.path.join(".trees", report.tree), os.path.join(target_root, name))
     if os.path.isdir(tree_dir):
         report.reused_tree = True
         if walker.staging.root is not None:  # another process built it meanwhile
             _remove_tree(walker.staging.root)
     else:
         _build_tree(store, tree_dir, manifest, source, walker.staging)
-    os.symlink(os.path.join(".trees", report.tree), os.path.join(target_root, name))
     walker.cache.save()
     return report
 
