@@ -162,23 +162,35 @@ class TestLeftOut:
         with pytest.raises(ConfigError, match="'snapshot_max_file_size' must be a size"):
             snapshot_of_new_run(config_path="c.json")
 
-    def test_an_unreadable_file_is_skipped_with_a_warning(self, project, monkeypatch) -> None:
-        """(Root reads everything, so the unreadable file is simulated at the open call.)"""
+    @pytest.mark.parametrize(
+        ("error", "reason"),
+        [
+            (PermissionError(errno.EACCES, "Permission denied"), "Permission denied"),
+            (
+                FileNotFoundError(errno.ENOENT, "No such file"),
+                "vanished while the snapshot was taken",
+            ),
+        ],
+    )
+    def test_an_unreadable_or_vanished_file_is_skipped_with_a_warning(
+        self, project, monkeypatch, error, reason
+    ) -> None:
+        """(Root reads everything, so the failure is simulated at the open call.)"""
         import tmt.snapshot
 
         (project / "locked.py").write_text("secret")
 
         def refuse(path, *args, **kwargs):
             if str(path).endswith("locked.py"):
-                raise PermissionError(errno.EACCES, "Permission denied")
+                raise error
             return open(path, *args, **kwargs)
 
         monkeypatch.setattr(tmt.snapshot, "open", refuse, raising=False)
-        with pytest.warns(UserWarning, match="locked.py: Permission denied"):
+        with pytest.warns(UserWarning, match=f"locked.py: {reason}"):
             snap = snapshot_of_new_run()
         assert tree(snap) == {"train.py"}
         entry = TmtManager().set_entry_by_name("snap")
-        assert entry.to_dict()["snapshot_left_out"] == {"skipped": ["locked.py: Permission denied"]}
+        assert entry.to_dict()["snapshot_left_out"] == {"skipped": [f"locked.py: {reason}"]}
 
     def test_a_snapshot_problem_never_costs_the_run_its_record(self, project: Path) -> None:
         (project / "c.json").write_text('{"snapshot_source": "does-not-exist"}')
