@@ -192,6 +192,24 @@ class TestLeftOut:
         entry = TmtManager().set_entry_by_name("snap")
         assert entry.to_dict()["snapshot_left_out"] == {"skipped": [f"locked.py: {reason}"]}
 
+    def test_a_snapshot_that_fails_half_way_leaves_nothing_behind(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        import tmt.snapshot
+
+        def broken(*args, **kwargs):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        monkeypatch.setattr(tmt.snapshot, "_make_folders", broken)
+        (project / "pkg").mkdir()
+        with pytest.warns(UserWarning, match="no code snapshot for run .*No space left"):
+            tmt_recorder(name="full", description="")(lambda: {"ok": 1})()
+        entry = TmtManager().set_entry_by_name("full")
+        assert entry.status == "finished" and entry.snapshot_path is None
+        snapshots = project / ".tmt" / "snapshots"
+        assert [p.name for p in snapshots.iterdir() if not p.name.startswith(".")] == []
+        assert list((snapshots / ".tmp").iterdir()) == []
+
     def test_a_snapshot_problem_never_costs_the_run_its_record(self, project: Path) -> None:
         (project / "c.json").write_text('{"snapshot_source": "does-not-exist"}')
         with pytest.warns(UserWarning, match="could not read"):

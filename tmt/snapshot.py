@@ -92,13 +92,20 @@ def take_snapshot(
     tree_dir = os.path.join(store.trees, report.tree)
     # The run's link is made first, so that garbage collection, which keeps what links point
     # to, does not take a tree this snapshot is about to use (checked again just below).
-    os.symlink(os.path.join(".trees", report.tree), os.path.join(target_root, name))
-    if os.path.isdir(tree_dir):
-        report.reused_tree = True
-        if walker.staging.root is not None:  # another process built it meanwhile
+    link = os.path.join(target_root, name)
+    os.symlink(os.path.join(".trees", report.tree), link)
+    try:
+        if os.path.isdir(tree_dir):
+            report.reused_tree = True
+            if walker.staging.root is not None:  # another process built it meanwhile
+                _remove_tree(walker.staging.root)
+        else:
+            _build_tree(store, tree_dir, manifest, source, walker.staging)
+    except BaseException:
+        os.unlink(link)  # no snapshot rather than a dangling one
+        if walker.staging.root is not None:
             _remove_tree(walker.staging.root)
-    else:
-        _build_tree(store, tree_dir, manifest, source, walker.staging)
+        raise
     walker.cache.save()
     return report
 
@@ -134,9 +141,9 @@ class _ObjectStore:
     def add(
         self, content: bytes | None, digest: str, source: str, mtime_ns: int, staged: str
     ) -> bool:
-        """Store a file as object ``digest`` unless it is there; True if it was new.
+        """Store a file as object ``digest``; True unless another process stored it first.
 
-        New content is written to ``staged`` (its place in the tree being built, so no
+        The content is written to ``staged`` (its place in the tree being built, so no
         temporary file is ever deleted) and published with one hardlink. ``content`` is the
         file's bytes, or ``None`` to copy it from ``source`` (for files too big to hold).
         """
