@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from pathlib import Path
 
@@ -84,9 +85,7 @@ class TestIndex:
         store = Store(Configs())
         store.records()
         victim = records(project)[0]["id"]
-        run_dir = project / ".tmt" / "runs" / victim
-        (run_dir / "run.json").unlink()
-        run_dir.rmdir()
+        shutil.rmtree(project / ".tmt" / "runs" / victim)
         assert [r["id"] for r in store.records()] != [] and victim not in {
             r["id"] for r in store.records()
         }

@@ -6,7 +6,9 @@ a snapshot of the code, and when and where it ran::
     from tmt import tmt_recorder, tmt_save, TmtManager
 
     @tmt_recorder(name="logreg")
-    def train(c=1.0):
+    def train(c=1.0, epochs=10):
+        for epoch in range(epochs):
+            tmt_log("loss", step_loss(c), step=epoch)
         model = fit(c)
         tmt_save(model, name="model")
         return {"accuracy": 0.93}
@@ -41,11 +43,13 @@ if TYPE_CHECKING:
     from .manager import TmtManager
     from .recorder import tmt_recorder
     from .results import tmt_save
+    from .series import tmt_log
 
 # Public name -> the module that defines it.
 _EXPORTS = {
     "tmt_recorder": "recorder",
     "tmt_save": "results",
+    "tmt_log": "series",
     "TmtManager": "manager",
     "Configs": "config",
     "DbManager": "db",
@@ -80,6 +84,7 @@ __all__ = [
     "TmtError",
     "TmtManager",
     "__version__",
+    "tmt_log",
     "tmt_recorder",
     "tmt_save",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import namedtuple
 
@@ -22,6 +23,9 @@ Metric.__doc__ = "A metric of a run: unpacks as ``name, value``."
 Result = namedtuple("Result", "name path")
 Result.__doc__ = "An object saved with ``tmt_save``: unpacks as ``name, path`` (absolute)."
 
+Series = namedtuple("Series", "steps values times")
+Series.__doc__ = "A metric logged with ``tmt_log``: its steps, values and wall times, as lists."
+
 
 class Entry:
     """One run of an experiment (an "entry" of the database, in tmt 0.1.x's words).
@@ -31,12 +35,14 @@ class Entry:
     or ``crashed`` (a run whose process is gone without finishing).
     """
 
-    __slots__ = ("_metrics", "_record", "_root")
+    __slots__ = ("_metrics", "_record", "_root", "run_dir")
 
-    def __init__(self, record: dict[str, Any], root: str) -> None:
+    def __init__(self, record: dict[str, Any], root: str, run_dir: str | None = None) -> None:
         self._record = record
         self._root = root
         self._metrics: dict[str, Any] | None = None
+        #: The run's own folder (its record, output, logged series); ``None`` for 0.1.x runs.
+        self.run_dir = run_dir
 
     # Identity and description -------------------------------------------------------------
     @property
@@ -116,6 +122,89 @@ class Entry:
         """The folder holding the snapshot of the code this run was started with."""
         path = self._record.get("snapshot")
         return None if path is None else self.resolve(path)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The recorded function's arguments by name (bulky ones summarised)."""
+        return from_json(self._record.get("params") or {})
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self._record.get("tags") or ())
+
+    @property
+    def git(self) -> dict[str, Any] | None:
+        """``commit``, ``branch``, ``dirty``, ``untracked``, ``diff`` (a path), or ``None``."""
+        git = self._record.get("git")
+        if not git:
+            return None
+        git = dict(git)
+        if git.get("diff") and self.run_dir:
+            git["diff"] = os.path.normpath(os.path.join(self.run_dir, git["diff"]))
+        return git
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        """Python version and executable, platform, user; ``packages`` names the list's file."""
+        return dict(self._record.get("environment") or {})
+
+    def packages(self) -> dict[str, str]:
+        """The distributions installed when the run started, name -> version."""
+        path = (self._record.get("environment") or {}).get("packages")
+        if not path:
+            return {}
+        try:
+            with open(self.resolve(path), encoding="utf-8") as f:
+                return dict(json.load(f).get("packages") or {})
+        except (OSError, ValueError, AttributeError):
+            return {}
+
+    def output(self, stream: str = "stdout") -> str:
+        """What the run printed to ``stream`` (``"stdout"`` or ``"stderr"``), as captured."""
+        if stream not in ("stdout", "stderr"):
+            raise ValueError(f"stream must be 'stdout' or 'stderr', got {stream!r}")
+        if not self.run_dir:
+            return ""
+        try:
+            with open(os.path.join(self.run_dir, f"{stream}.txt"), encoding="utf-8") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def series_names(self) -> list[str]:
+        """The metrics logged with ``tmt_log``."""
+        names = self._record.get("series")
+        return list(names) if names else list(self._read_series())
+
+    def series(self, name: str) -> Series:
+        """The values of metric ``name`` logged with ``tmt_log``; raises ``KeyError`` if none."""
+        found = self._read_series()
+        if name not in found:
+            known = ", ".join(sorted(found)) or "none"
+            raise KeyError(f"run {self.id} logged no series {name!r} (logged: {known})")
+        return Series(*found[name])
+
+    def series_dataframe(self) -> Any:
+        """Every logged value as a pandas DataFrame: columns name, step, value, time."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "series_dataframe() needs pandas: pip install 'ThatMetricTimeline[pandas]'"
+            ) from None
+        rows = [
+            (name, step, value, when)
+            for name, (steps, values, times) in self._read_series().items()
+            for step, value, when in zip(steps, values, times)
+        ]
+        return pd.DataFrame(rows, columns=["name", "step", "value", "time"])
+
+    def _read_series(self) -> dict[str, tuple[list[int], list[float], list[float]]]:
+        if not self.run_dir:
+            return {}
+        from .series import SERIES_FILE, read_series
+
+        return read_series(os.path.join(self.run_dir, SERIES_FILE))
 
     @property
     def error(self) -> dict[str, str] | None:

@@ -6,7 +6,7 @@ import warnings
 
 from .config import Configs
 from .db import DbManager
-from .entry import Metric
+from .entry import Metric, Series
 from .errors import EntryNotFound
 from .store import Store
 
@@ -88,6 +88,15 @@ class TmtManager:
     def get_metrics(self) -> list[Metric]:
         """The selected run's metrics as ``(name, value)`` pairs."""
         return [Metric(name, value) for name, value in self._entry().metrics.items()]
+
+    def get_series(self, name: str) -> Series:
+        """The selected run's values of metric ``name`` logged with ``tmt_log``:
+        ``steps, values, times = manager.get_series("loss")``."""
+        return self._entry().series(name)
+
+    def get_series_dataframe(self) -> Any:
+        """The selected run's logged values as a pandas DataFrame (name, step, value, time)."""
+        return self._entry().series_dataframe()
 
     def code_snapshot_path(self) -> str | None:
         """The folder holding the selected run's code snapshot (``None`` if it has none)."""

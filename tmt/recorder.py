@@ -10,14 +10,27 @@ import warnings
 
 from . import __version__
 from .config import Configs
+from .environment import PackagesProbe, describe
 from .errors import DuplicatedNameError
+from .gitinfo import GitProbe
 from .liveness import process_start, this_host
-from .run import ActiveRun, activate, deactivate, iso_time
+from .output import OutputCapture
+from .params import call_params, signature_of
+from .run import (
+    ActiveRun,
+    activate,
+    deactivate,
+    enclosing_run,
+    enter_disabled,
+    iso_time,
+    leave_disabled,
+)
+from .series import SeriesWriter
 from .store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, TypeVar
+    from typing import Any, Callable, Iterable, TypeVar
 
     from .duplicates import DuplicateStrategy
 
@@ -32,18 +45,27 @@ def tmt_recorder(
     save_on_exception: bool = False,
     description: str = "",
     duplicate_strategy: DuplicateStrategy | None = None,
+    *,
+    tags: Iterable[str] = (),
+    enabled: bool = True,
 ) -> Callable[[F], F]:
     """Record every call of the decorated function as a run of the experiment ``name``.
 
     A run's record is written when the call starts (status ``running``) and completed when it
     ends: ``finished`` with the metrics, if the function returned a dict; ``failed`` or
     ``interrupted`` with the exception, which still reaches the caller. The return value passes
-    through unchanged. A snapshot of the code is taken as the run starts. Calling the function
-    again records a new run of the same experiment.
+    through unchanged. Calling the function again records a new run of the same experiment.
+
+    Without any extra code, a run also keeps: the call's arguments (``params``), a snapshot of
+    the code, the git commit, branch and uncommitted diff, the environment (Python, platform,
+    installed distributions), and a copy of what it prints. A recorded function called inside
+    another run is a child run of it, sharing its code snapshot.
 
     ``config_path`` names a configuration file; by default ``.tmt/config.json`` of the working
     folder is used when it exists. ``save_on_exception`` is accepted for tmt 0.1.x code: failed
     runs are always recorded. ``duplicate_strategy`` is described in :mod:`tmt.duplicates`.
+    ``tags`` label the run. ``enabled=False``, or ``TMT_DISABLE=1`` in the environment, runs the
+    function without recording anything (``tmt_save`` and ``tmt_log`` then do nothing).
     Works on functions, methods and ``async def`` functions.
     """
     if callable(name) and not isinstance(name, str):
@@ -54,26 +76,40 @@ def tmt_recorder(
         raise TypeError(
             f"tmt_recorder: description must be a string, got {type(description).__name__}"
         )
+    tag_list = _check_tags(tags)
     if config_path is not None:
         config_path = os.path.abspath(os.fspath(config_path))
 
     def decorate(func: F) -> F:
-        def start() -> ActiveRun:
-            return start_run(name, description, config_path, duplicate_strategy)
+        signature: list = []  # computed on the first call: inspect is slow to import
+
+        def start(args: tuple, kwargs: dict) -> ActiveRun:
+            if not signature:
+                signature.append(signature_of(func))
+            params = call_params(signature[0], args, kwargs)
+            return start_run(
+                name, description, config_path, duplicate_strategy, params=params, tags=tag_list
+            )
 
         if _is_async(func):
 
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-                run = start()
+                if not enabled or _disabled_by_environment():
+                    token = enter_disabled()
+                    try:
+                        return await func(*args, **kwargs)
+                    finally:
+                        leave_disabled(token)
+                run = start(args, kwargs)
                 token = activate(run)
                 try:
                     returned = await func(*args, **kwargs)
                 except BaseException as exc:
+                    deactivate(run, token)
                     run.fail(exc)
                     raise
-                finally:
-                    deactivate(run, token)
+                deactivate(run, token)
                 run.finish(returned)
                 return returned
 
@@ -81,15 +117,21 @@ def tmt_recorder(
 
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            run = start()
+            if not enabled or _disabled_by_environment():
+                token = enter_disabled()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    leave_disabled(token)
+            run = start(args, kwargs)
             token = activate(run)
             try:
                 returned = func(*args, **kwargs)
             except BaseException as exc:
+                deactivate(run, token)
                 run.fail(exc)
                 raise
-            finally:
-                deactivate(run, token)
+            deactivate(run, token)
             run.finish(returned)
             return returned
 
@@ -103,14 +145,26 @@ def start_run(
     description: str,
     config_path: str | None,
     strategy: DuplicateStrategy | None = None,
+    params: dict[str, Any] | None = None,
+    tags: list[str] | None = None,
 ) -> ActiveRun:
-    """Create the run's folder and first record, and take its code snapshot."""
+    """Create the run's folder and first record, then capture its code, git and environment."""
     config = Configs.load(config_path)
     store = Store(config)
+    enclosing = enclosing_run()
     parent = _parent_for(store, name, strategy) if strategy is not None else None
+    if parent is None and enclosing is not None:
+        parent = enclosing.id
     run_id = store.create_run_dir()
+    run_dir = store.run_dir(run_id)
+    inherit = enclosing if enclosing is not None and enclosing.store.root == store.root else None
+    git = None if inherit is not None else _git_probe(config.snapshot_source)
+    packages = PackagesProbe(config.tmt_dir)
     now = round(time.time(), 6)  # microseconds: what a datetime holds
     pid = os.getpid()
+    environment = describe()
+    environment["packages"] = packages.path
+    dest = os.path.join(config.snapshot_target, run_id)
     record: dict[str, Any] = {
         "schema": 1,
         "id": run_id,
@@ -129,18 +183,34 @@ def start_run(
         "cwd": os.getcwd(),
         "argv": list(getattr(sys, "argv", None) or []),
         "parent": parent,
+        "tags": list(tags or ()),
+        "params": params or {},
         "metrics": {},
+        "series": [],
         "results": [],
-        "snapshot": None,
+        "snapshot": store.relative(dest),
         "snapshot_left_out": None,
+        "git": _inherited_git(inherit) if inherit is not None else None,
+        "environment": environment,
         "error": None,
         "tmt_version": __version__,
     }
-    dest = os.path.join(config.snapshot_target, run_id)
-    record["snapshot"] = store.relative(dest)
     run = ActiveRun(store, record)
+    run.series = SeriesWriter(run_dir)
     run.write()
-    _snapshot(run, config, dest)
+    updates: dict[str, Any] = {}
+    if inherit is not None:
+        updates.update(_share_snapshot(inherit, config, dest))
+    else:
+        updates.update(_snapshot(run, config))
+    if git is not None:
+        updates["git"] = git.collect(run_dir)
+    if packages.path is None:  # the first run of this process: the list comes at the end
+        run.on_end.append(lambda: _note_packages(run, packages))
+    if updates:
+        run.update(**updates)
+    capture = OutputCapture(run_dir)
+    run.on_end.insert(0, capture.stop)
     return run
 
 
@@ -169,9 +239,9 @@ def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> str | N
     return newest
 
 
-def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
-    """Take the run's code snapshot into ``dest``; a problem is warned about, recorded, and
-    never fails the run."""
+def _snapshot(run: ActiveRun, config: Configs) -> dict[str, Any]:
+    """Take the run's code snapshot; returns what to add to its record. A problem is warned
+    about, recorded, and never fails the run."""
     from .snapshot import point_last_link, take_snapshot
 
     exclude = [
@@ -181,6 +251,7 @@ def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
         run.store.runs_dir,
         os.path.dirname(config.last_snapshot_link),
     ]
+    dest = os.path.join(config.snapshot_target, run.id)
     try:
         report = take_snapshot(
             config.snapshot_source,
@@ -192,9 +263,8 @@ def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
         )
         point_last_link(config.last_snapshot_link, dest)
     except Exception as exc:
-        warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=4)
-        run.update(snapshot=None, snapshot_left_out={"error": f"{type(exc).__name__}: {exc}"})
-        return
+        warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=5)
+        return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
     left_out = {}
     if report.too_large:
         left_out["too_large"] = report.too_large
@@ -202,17 +272,16 @@ def _snapshot(run: ActiveRun, config: Configs, dest: str) -> None:
         more = f" and {len(report.too_large) - 10} more" if len(report.too_large) > 10 else ""
         warnings.warn(
             f"tmt: files too large for the code snapshot were left out: {shown}{more}",
-            stacklevel=4,
+            stacklevel=5,
         )
     if report.skipped:
         left_out["skipped"] = report.skipped
         warnings.warn(
             f"tmt: files the code snapshot could not read were left out: "
             f"{'; '.join(report.skipped[:10])}",
-            stacklevel=4,
+            stacklevel=5,
         )
-    if left_out:
-        run.update(snapshot_left_out=left_out)
+    return {"snapshot_left_out": left_out} if left_out else {}
 
 
 def _is_async(func: Callable[..., Any]) -> bool:
@@ -222,3 +291,66 @@ def _is_async(func: Callable[..., Any]) -> bool:
     target = getattr(target, "__func__", target)
     code = getattr(target, "__code__", None)
     return bool(code is not None and code.co_flags & _CO_COROUTINE)
+
+
+def _share_snapshot(parent: ActiveRun, config: Configs, dest: str) -> dict[str, Any]:
+    """A child run shares its parent's snapshot: the code it runs was loaded by the parent."""
+    source = parent.record.get("snapshot")
+    if source is None:
+        return {"snapshot": None}
+    try:
+        os.symlink(os.readlink(parent.store.resolve(source)), dest)
+        from .snapshot import point_last_link
+
+        point_last_link(config.last_snapshot_link, dest)
+    except OSError as exc:
+        return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
+    return {"snapshot_left_out": parent.record.get("snapshot_left_out")}
+
+
+def _git_probe(source: str) -> GitProbe | None:
+    """A git probe of ``source`` if it is inside a git work tree (found without running git)."""
+    folder = os.path.abspath(source)
+    while True:
+        if os.path.exists(os.path.join(folder, ".git")):
+            return GitProbe(source)
+        up = os.path.dirname(folder)
+        if up == folder:
+            return None
+        folder = up
+
+
+def _inherited_git(parent: ActiveRun) -> dict | None:
+    git = parent.record.get("git")
+    if not git:
+        return None
+    git = dict(git)
+    if git.get("diff"):
+        git["diff"] = os.path.join("..", parent.id, git["diff"])
+    return git
+
+
+def _note_packages(run: ActiveRun, probe: PackagesProbe) -> None:
+    path = probe.result(timeout=10.0)
+    if path is not None and run.record["environment"].get("packages") != path:
+        environment = dict(run.record["environment"], packages=path)
+        if run.done:
+            run.record["environment"] = environment
+        else:
+            run.update(environment=environment)
+
+
+def _check_tags(tags: Iterable[str]) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    out: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError(f"tmt_recorder: tags must be non-empty strings, got {tag!r}")
+        if tag not in out:
+            out.append(tag)
+    return out
+
+
+def _disabled_by_environment() -> bool:
+    return os.environ.get("TMT_DISABLE", "").strip().lower() not in ("", "0", "false", "no")

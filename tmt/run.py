@@ -1,8 +1,9 @@
 """A run in progress: its record, kept current on disk, and how code finds the run it is in.
 
 Code inside a recorded function finds its run through a context variable (per thread and per
-asyncio task); threads the function starts, which do not inherit context variables, fall back
-to the process's only active run. A finished run is never found again.
+asyncio task), so nested and concurrent runs each get their own; threads the function starts,
+which do not inherit context variables, fall back to the process's only active run. A finished
+run is never found again, nor is a run found from a child process of the one running it.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class ActiveRun:
         self.lock = threading.Lock()
         self.done = False
         self.reserved: set[str] = set()  # result paths being written by tmt_save
+        self.live = True  # False once done, and in a forked child
+        self.disabled = False
+        self.series: Any = None  # a SeriesWriter, set by the recorder
+        self.on_end: list[Any] = []  # called (with no arguments) just before the final write
         self._warned_write = False
 
     @property
@@ -77,11 +82,16 @@ class ActiveRun:
 
     # Endings -----------------------------------------------------------------------------
     def finish(self, returned: Any) -> None:
-        """Complete the record of a run that returned ``returned``; a dict is its metrics."""
+        """Complete the record of a run that returned ``returned``; a dict is its metrics.
+
+        A metric logged with ``tmt_log`` and not returned takes its series' last value.
+        """
+        self._stop_series()
         problems: list[str] = []
-        metrics = {}
+        metrics = dict(self.series.last) if self.series is not None else {}
         if isinstance(returned, dict):
-            metrics = to_json(returned, "metrics", problems)
+            metrics.update(returned)
+        metrics = to_json(metrics, "metrics", problems)
         if problems:
             warnings.warn(
                 f"tmt: run {self.id} ({self.record['name']}): " + "; ".join(problems), stacklevel=3
@@ -95,6 +105,9 @@ class ActiveRun:
             return
         import traceback
 
+        self._stop_series()
+        if self.series is not None and self.series.last:
+            self.record["metrics"] = to_json(dict(self.series.last), "metrics", [])
         status = "failed"
         if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "CancelledError":
             status = "interrupted"
@@ -107,7 +120,29 @@ class ActiveRun:
         }
         self._end(status, error=error)
 
+    def _stop_series(self) -> None:
+        if self.series is not None:
+            try:
+                self.series.close()
+            except (OSError, ValueError) as exc:
+                warnings.warn(f"tmt: cannot write the series of run {self.id}: {exc}", stacklevel=3)
+            self.record["series"] = sorted(self.series.last)
+
+    def tick(self) -> None:
+        """Write the logged values queued so far (called about once a second)."""
+        if self.series is not None and not self.done:
+            try:
+                self.series.flush()
+            except (OSError, ValueError):
+                pass  # reported when the run ends
+
     def _end(self, status: str, **fields: Any) -> None:
+        self.live = False
+        for callback in self.on_end:
+            try:
+                callback()
+            except Exception:
+                pass  # capturing context must never cost the run its record
         now = round(time.time(), 6)
         with self.lock:
             self.done = True
@@ -120,6 +155,32 @@ class ActiveRun:
                 heartbeat_time=now,
             )
             self.write()
+
+
+class DisabledRun:
+    """Stands in for a run while recording is disabled: saving and logging do nothing."""
+
+    live = True
+    done = False
+    disabled = True
+    id = "disabled"
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+
+
+def live_run() -> ActiveRun | None:
+    """The current run of this context if it is live: the fast path of ``tmt_log``."""
+    run = _current.get()
+    return run if run is not None and run.live else None
+
+
+def enter_disabled() -> object:
+    return _current.set(DisabledRun())  # type: ignore[arg-type]
+
+
+def leave_disabled(token: object) -> None:
+    _current.reset(token)  # type: ignore[arg-type]
 
 
 def activate(run: ActiveRun) -> object:
@@ -181,12 +242,41 @@ def _ensure_heartbeat() -> None:
 
 
 def _beat_forever() -> None:
+    """Each second, write the runs' logged values; every ``HEARTBEAT_INTERVAL``, beat."""
     wake = threading.Event()
-    while not wake.wait(HEARTBEAT_INTERVAL):
+    last_beat = time.monotonic()
+    while not wake.wait(min(1.0, HEARTBEAT_INTERVAL)):
         with _active_lock:
             runs = list(_active.values())
+        beat = time.monotonic() - last_beat >= HEARTBEAT_INTERVAL
+        if beat:
+            last_beat = time.monotonic()
         for run in runs:
-            run.beat()
+            run.tick()
+            if beat:
+                run.beat()
+
+
+def _forget_runs_in_child() -> None:
+    """After a fork, the child's copies of the active runs are not its to write."""
+    global _active_lock
+    _active_lock = threading.Lock()  # another thread may have held it at the fork
+    for run in list(_active.values()):
+        run.live = False
+    _active.clear()
+
+
+def enclosing_run() -> ActiveRun | None:
+    """The run a new run starts inside of, if any: the current one of this context, or, in
+    a process forked by a run, that run."""
+    run = _current.get()
+    if run is None or run.done or run.disabled:
+        return None
+    return run
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_runs_in_child)
 
 
 def _safe_str(exc: BaseException) -> str:

@@ -68,6 +68,10 @@ class Store:
         path = os.path.join(self.runs_dir, record["id"], RECORD_NAME)
         jsonfile.write_atomic(path, record, durable)
 
+    def resolve(self, path: str) -> str:
+        """The absolute path of a path as records store it (the inverse of :meth:`relative`)."""
+        return os.path.normpath(os.path.join(self.root, path))
+
     def relative(self, path: str) -> str:
         """``path`` as records store it: relative to ``tmt_dir`` when inside it, else absolute."""
         path = os.path.abspath(path)
@@ -89,7 +93,11 @@ class Store:
 
     def entries(self) -> list[Entry]:
         """Every run, oldest first."""
-        return [Entry(record, self.root) for record in self.records()]
+        return [self._entry(record) for record in self.records()]
+
+    def _entry(self, record: dict) -> Entry:
+        run_dir = None if record.get("legacy") else os.path.join(self.runs_dir, record["id"])
+        return Entry(record, self.root, run_dir)
 
     def entry(self, run_id: str) -> Entry | None:
         """The run with id ``run_id``, read straight from its record; ``None`` if there is none."""
@@ -99,10 +107,10 @@ class Store:
             except (OSError, ValueError):
                 record = None
             if isinstance(record, dict) and record.get("id") == run_id:
-                return Entry(record, self.root)
+                return self._entry(record)
         for record in read_legacy_db(self.legacy_path, self.root):
             if record["id"] == run_id:
-                return Entry(record, self.root)
+                return self._entry(record)
         return None
 
 

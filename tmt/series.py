@@ -1,0 +1,157 @@
+"""Step-wise metrics: ``tmt_log`` appends to a run's series; ``metrics.csv`` keeps them.
+
+Calls only queue the value (a few hundred nanoseconds): a background tick writes the queue to
+``<run dir>/metrics.csv`` at least once a second, and the run's end writes the rest, so a crash
+loses at most the last second. The file is plain CSV, one line a logged value::
+
+    name,step,value,time
+    loss,0,0.693,1795379108.031
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections import deque
+
+from .run import current_run, live_run
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+SERIES_FILE = "metrics.csv"
+_HEADER = "name,step,value,time\n"
+
+
+def tmt_log(name: str | dict[str, Any], value: Any = None, step: int | None = None) -> None:
+    """Append ``value`` to the series ``name`` of the current run, at ``step``.
+
+    ``tmt_log({"loss": l, "acc": a}, step=s)`` logs several at once. ``step`` defaults to a
+    counter per metric (0, 1, 2, ...). Values are numbers: Python's, numpy's, or anything with
+    ``.item()`` (a 0-d tensor). The last value of each series becomes that metric's value in the
+    run's metrics, unless the function returns one itself.
+    """
+    run = live_run()
+    if run is None:
+        run = current_run("tmt_log")
+    now = time.time()
+    if type(name) is str:
+        run.series.log(name, value, step, now)
+    elif isinstance(name, dict):
+        if value is not None:
+            raise TypeError("tmt_log: pass either a name and a value, or a dict of values")
+        for key, item in name.items():
+            run.series.log(key, item, step, now)
+    else:
+        raise TypeError(f"tmt_log: name must be a string or a dict, got {type(name).__name__}")
+
+
+class SeriesWriter:
+    """The queue of a run's logged values, and the file they are written to."""
+
+    def __init__(self, run_dir: str) -> None:
+        self.path = os.path.join(run_dir, SERIES_FILE)
+        self.queue: deque[tuple[str, int, float, float]] = deque()
+        self.steps: dict[str, int] = {}
+        self.last: dict[str, float] = {}  # the last value written, by name
+        self.lock = threading.Lock()
+        self.file: Any = None
+
+    def log(self, name: str, value: Any, step: int | None, now: float) -> None:
+        if type(value) is not float:
+            value = _number(name, value)
+        if step is None:
+            step = self.steps.get(name, 0)
+        elif type(step) is not int:
+            step = _step(name, step)
+        self.steps[name] = step + 1
+        self.queue.append((name, step, value, now))
+
+    def flush(self) -> None:
+        """Write what is queued; safe from any thread."""
+        if not self.queue:
+            return
+        with self.lock:
+            lines = []
+            popleft = self.queue.popleft
+            last = self.last
+            for _ in range(len(self.queue)):
+                name, step, value, when = popleft()
+                last[name] = value
+                lines.append(f"{_csv(name)},{step},{value!r},{when:.6f}\n")
+            if self.file is None:
+                new = not os.path.exists(self.path)
+                self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                if new:
+                    lines.insert(0, _HEADER)
+            self.file.write("".join(lines))
+            self.file.flush()
+
+    def close(self) -> None:
+        self.flush()
+        with self.lock:
+            if self.file is not None:
+                self.file.close()
+                self.file = None
+
+
+def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float]]]:
+    """The series in a ``metrics.csv``: name -> (steps, values, times), in logged order."""
+    import csv
+
+    series: dict[str, tuple[list[int], list[float], list[float]]] = {}
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = csv.reader(f)
+            next(rows, None)  # the header
+            for row in rows:
+                if len(row) != 4:
+                    continue  # a line cut by a crash
+                try:
+                    step, value, when = int(row[1]), float(row[2]), float(row[3])
+                except ValueError:
+                    continue
+                steps, values, times = series.setdefault(row[0], ([], [], []))
+                steps.append(step)
+                values.append(value)
+                times.append(when)
+    except FileNotFoundError:
+        pass
+    return series
+
+
+def _number(name: str, value: Any) -> float:
+    kind = type(value)
+    if kind is int or kind is bool:
+        return float(value)
+    try:
+        if hasattr(value, "item") and not isinstance(value, (int, float)):
+            value = value.item()  # numpy scalars, 0-d arrays and tensors
+        number = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"tmt_log: the value of {name!r} must be a number, got {kind.__name__} {value!r:.60}"
+        ) from None
+    return number if not math.isnan(number) else math.nan
+
+
+def _step(name: str, step: Any) -> int:
+    try:
+        if hasattr(step, "item"):
+            step = step.item()
+        if isinstance(step, float) and step.is_integer():
+            step = int(step)
+        if isinstance(step, int) and not isinstance(step, bool):
+            return step
+    except (TypeError, ValueError):
+        pass
+    raise TypeError(f"tmt_log: the step of {name!r} must be a whole number, got {step!r}")
+
+
+def _csv(name: str) -> str:
+    if "," in name or '"' in name or "\n" in name or "\r" in name:
+        return '"' + name.replace('"', '""') + '"'
+    return name
