@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import REPO, records
-
 from tmt import TmtManager
 from tmt.liveness import STALE_AFTER, effective_status, pid_alive, this_host
+
+from conftest import REPO, records
 
 
 def wait_for(predicate, timeout: float = 30.0) -> None:

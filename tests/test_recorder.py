@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import records
 
 from tmt import (
     DuplicatedNameError,
@@ -17,6 +16,8 @@ from tmt import (
     TmtManager,
     tmt_recorder,
 )
+
+from conftest import records
 
 
 class TestRecording:
@@ -247,3 +248,87 @@ class TestDuplicateStrategy:
         assert any("attaching this run to the newest" in str(w.message) for w in caught)
         children = [r for r in records(project) if r["parent"]]
         assert [c["parent"] for c in children] == [newest]
+
+
+class TestNestedRuns:
+    def test_a_recorded_call_inside_a_run_is_its_child(self, project: Path) -> None:
+        from tmt import tmt_save
+
+        @tmt_recorder(name="trial")
+        def trial(i):
+            tmt_save(i, name="model")
+            return {"i": i}
+
+        @tmt_recorder(name="sweep")
+        def sweep():
+            for i in range(2):
+                trial(i)
+            tmt_save("summary", name="report")
+
+        sweep()
+        manager = TmtManager()
+        parent = manager.db.get_entry_by_exact_name("sweep")
+        children = manager.db.get_entries_by_name("trial")
+        assert [c.parent for c in children] == [parent.id, parent.id]
+        assert [r.name for c in children for r in c.results] == ["model", "model"]
+        assert [r.name for r in parent.results] == ["report"]  # never a child's
+
+    def test_a_child_shares_its_parents_snapshot_and_git_facts(self, project: Path) -> None:
+        child = tmt_recorder(name="child")(lambda: None)
+        tmt_recorder(name="parent")(child)()
+        db = TmtManager().db
+        parent, kid = db.get_entry_by_exact_name("parent"), db.get_entry_by_exact_name("child")
+        assert Path(kid.snapshot_path).resolve() == Path(parent.snapshot_path).resolve()
+        assert kid.git == parent.git
+
+    def test_a_run_in_a_thread_of_another_is_not_its_child(self, project: Path) -> None:
+        import threading
+
+        inner = tmt_recorder(name="inner")(lambda: None)
+
+        @tmt_recorder(name="outer")
+        def outer():
+            t = threading.Thread(target=inner)
+            t.start()
+            t.join()
+
+        outer()
+        assert TmtManager().db.get_entry_by_exact_name("inner").parent is None
+
+
+class TestDisabled:
+    @pytest.mark.parametrize("value", ["1", "true", "yes"])
+    def test_tmt_disable_runs_the_function_and_records_nothing(
+        self, project: Path, monkeypatch, value
+    ) -> None:
+        from tmt import tmt_log, tmt_save
+
+        monkeypatch.setenv("TMT_DISABLE", value)
+
+        @tmt_recorder(name="debugging")
+        def train():
+            tmt_log("loss", 1.0)
+            assert tmt_save([1], name="x") == ""
+            return {"acc": 1}
+
+        assert train() == {"acc": 1}
+        assert not (project / ".tmt").exists()
+
+    def test_tmt_disable_zero_records(self, project: Path, monkeypatch) -> None:
+        monkeypatch.setenv("TMT_DISABLE", "0")
+        tmt_recorder(name="x")(lambda: None)()
+        assert len(records(project)) == 1
+
+    def test_enabled_false(self, project: Path) -> None:
+        assert tmt_recorder(name="x", enabled=False)(lambda: 5)() == 5
+        assert not (project / ".tmt").exists()
+
+    def test_disabled_async(self, project: Path, monkeypatch) -> None:
+        monkeypatch.setenv("TMT_DISABLE", "1")
+
+        @tmt_recorder(name="x")
+        async def train():
+            return 3
+
+        assert asyncio.run(train()) == 3
+        assert not (project / ".tmt").exists()

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import records
 
 from tmt import (
     DuplicatedNameError,
@@ -18,6 +17,8 @@ from tmt import (
     tmt_recorder,
     tmt_save,
 )
+
+from conftest import records
 
 
 class TestSaving:

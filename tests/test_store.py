@@ -9,10 +9,11 @@ import warnings
 from pathlib import Path
 
 import pytest
-from conftest import records
 
 from tmt import Configs, TmtManager, tmt_recorder
 from tmt.store import Store
+
+from conftest import records
 
 
 def record_runs(n: int, name: str = "r") -> None:

@@ -82,7 +82,8 @@ class _Tee:
 class OutputCapture:
     """Copies stdout and stderr to ``<run dir>/stdout.txt`` and ``stderr.txt`` until stopped."""
 
-    def __init__(self, run_dir: str, cap: int = MAX_OUTPUT) -> None:
+    def __init__(self, run_dir: str, cap: int | None = None) -> None:
+        cap = MAX_OUTPUT if cap is None else cap
         self.tees: dict[str, _Tee] = {}
         for name in STREAMS:
             stream = getattr(sys, name)

@@ -30,7 +30,8 @@ from .store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, TypeVar
+    from collections.abc import Iterable
+    from typing import Any, Callable, TypeVar
 
     from .duplicates import DuplicateStrategy
 
@@ -205,7 +206,7 @@ def start_run(
         updates.update(_snapshot(run, config))
     if git is not None:
         updates["git"] = git.collect(run_dir)
-    if packages.path is None:  # the first run of this process: the list comes at the end
+    if environment["packages"] is None:  # not known yet: noted when the run ends
         run.on_end.append(lambda: _note_packages(run, packages))
     if updates:
         run.update(**updates)

@@ -27,11 +27,14 @@ def tmt_save(
     recorded instead of ``path``. A name saved twice in one run is an error unless
     ``allow_exist``, which saves the new object beside the first as ``<name>_1``, ``<name>_2``...
 
+    While recording is disabled (``TMT_DISABLE=1``), saves nothing and returns ``""``.
     Raises ``NotInRunError`` outside a run, ``DuplicatedNameError`` for a name already saved,
     ``ResultNameError`` for a name that is not a plain file name.
     """
     run = current_run("tmt_save")
     _check_name(name)
+    if run.disabled:  # recording is off (TMT_DISABLE=1): nothing is saved
+        return ""
     extension = _check_extension(extension)
     folder = run.results_dir
     os.makedirs(folder, exist_ok=True)

@@ -157,9 +157,15 @@ class ActiveRun:
             self.write()
 
 
+class _NoSeries:
+    def log(self, *args: Any) -> None:
+        pass
+
+
 class DisabledRun:
     """Stands in for a run while recording is disabled: saving and logging do nothing."""
 
+    series = _NoSeries()
     live = True
     done = False
     disabled = True

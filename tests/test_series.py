@@ -1,0 +1,184 @@
+"""Step-wise metrics: tmt_log appends to a run's series, kept in a plain CSV file."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tmt import NotInRunError, TmtManager, tmt_log, tmt_recorder
+
+from conftest import REPO
+
+
+def entry(name: str):
+    return TmtManager().set_entry_by_name(name)
+
+
+class TestLogging:
+    def test_steps_count_per_metric_by_default(self, project: Path) -> None:
+        @tmt_recorder(name="s")
+        def train():
+            for i in range(3):
+                tmt_log("loss", 1.0 / (i + 1))
+            tmt_log("acc", 0.5)
+
+        train()
+        assert entry("s").series("loss").steps == [0, 1, 2]
+        assert entry("s").series("loss").values == [1.0, 0.5, 1 / 3]
+        assert entry("s").series("acc").steps == [0]
+
+    def test_explicit_steps_and_several_metrics_at_once(self, project: Path) -> None:
+        @tmt_recorder(name="s")
+        def train():
+            for epoch in (10, 20):
+                tmt_log({"loss": 0.1, "acc": 0.9}, step=epoch)
+            tmt_log("loss", 0.05)  # continues after the last explicit step
+
+        train()
+        assert entry("s").series("loss").steps == [10, 20, 21]
+        assert entry("s").series("acc").steps == [10, 20]
+
+    def test_wall_times_are_kept(self, project: Path) -> None:
+        before = time.time()
+        tmt_recorder(name="s")(lambda: tmt_log("x", 1))()
+        (when,) = entry("s").series("x").times
+        assert before <= when <= time.time()
+
+    @pytest.mark.parametrize("value", [1, 0.5, np.float32(0.25), np.int64(2), np.array(3.0), True])
+    def test_python_and_numpy_numbers_and_zero_d_arrays(self, project, value) -> None:
+        tmt_recorder(name="s")(lambda: tmt_log("x", value))()
+        assert entry("s").series("x").values == [float(value)]
+
+    def test_nan_and_inf(self, project: Path) -> None:
+        tmt_recorder(name="s")(lambda: [tmt_log("x", v) for v in (math.nan, math.inf)])()
+        values = entry("s").series("x").values
+        assert math.isnan(values[0]) and values[1] == math.inf
+
+    def test_a_non_number_is_a_clear_error_naming_the_metric(self, project: Path) -> None:
+        @tmt_recorder(name="s")
+        def train():
+            tmt_log("loss", "low")
+
+        with pytest.raises(TypeError, match="the value of 'loss' must be a number"):
+            train()
+
+    def test_a_fractional_step_is_refused(self, project: Path) -> None:
+        with pytest.raises(TypeError, match="must be a whole number"):
+            tmt_recorder(name="s")(lambda: tmt_log("x", 1, step=1.5))()
+
+    def test_outside_a_run(self, project: Path) -> None:
+        with pytest.raises(NotInRunError, match=r"tmt_log\(\) must be called inside a run"):
+            tmt_log("x", 1)
+
+
+class TestSummary:
+    def test_the_last_value_is_the_metric(self, project: Path) -> None:
+        tmt_recorder(name="s")(lambda: [tmt_log("loss", v) for v in (3, 2, 1)] and None)()
+        assert entry("s").metrics == {"loss": 1.0}
+
+    def test_a_returned_value_wins(self, project: Path) -> None:
+        @tmt_recorder(name="s")
+        def train():
+            tmt_log("loss", 1.0)
+            return {"loss": 0.5, "acc": 0.9}
+
+        train()
+        assert entry("s").metrics == {"loss": 0.5, "acc": 0.9}
+
+    def test_a_failed_run_keeps_what_it_logged(self, project: Path) -> None:
+        @tmt_recorder(name="s")
+        def train():
+            tmt_log("loss", 2.0)
+            raise ValueError
+
+        with pytest.raises(ValueError):
+            train()
+        assert entry("s").series("loss").values == [2.0]
+        assert entry("s").metrics == {"loss": 2.0}
+        assert entry("s").series_names() == ["loss"]
+
+
+class TestFile:
+    def test_plain_csv_readable_by_any_tool(self, project: Path) -> None:
+        tmt_recorder(name="s")(lambda: tmt_log({"a,b": 1, 'say "hi"': 2}))()
+        path = Path(entry("s").run_dir) / "metrics.csv"
+        rows = list(csv.DictReader(path.open()))
+        assert [(r["name"], r["step"], r["value"]) for r in rows] == [
+            ("a,b", "0", "1.0"),
+            ('say "hi"', "0", "2.0"),
+        ]
+
+    def test_written_within_about_a_second_while_running(self, project: Path) -> None:
+        """A crash loses at most the last second of logged values."""
+        code = (
+            "import time\n"
+            "from tmt import tmt_recorder, tmt_log\n"
+            "@tmt_recorder(name='slow')\n"
+            "def run():\n"
+            "    tmt_log('loss', 1.0)\n"
+            "    print('logged', flush=True)\n"
+            "    time.sleep(60)\n"
+            "run()\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=project,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        try:
+            assert proc.stdout.readline() == "logged\n"
+            time.sleep(2.0)
+            files = list((project / ".tmt" / "runs").glob("*/metrics.csv"))
+            assert len(files) == 1 and "loss,0,1.0," in files[0].read_text()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+class TestReading:
+    def test_manager_gives_lists_and_a_data_frame(self, project: Path) -> None:
+        tmt_recorder(name="s")(lambda: [tmt_log("loss", v) for v in (3, 2)] and None)()
+        manager = TmtManager()
+        manager.set_entry_by_name("s")
+        steps, values, _ = manager.get_series("loss")
+        assert (steps, values) == ([0, 1], [3.0, 2.0])
+        frame = manager.get_series_dataframe()
+        assert list(frame.columns) == ["name", "step", "value", "time"]
+        assert frame["value"].tolist() == [3.0, 2.0]
+
+    def test_an_unknown_series_names_the_known_ones(self, project: Path) -> None:
+        tmt_recorder(name="s")(lambda: tmt_log("loss", 1))()
+        with pytest.raises(KeyError, match="logged: loss"):
+            entry("s").series("acc")
+
+
+class TestConcurrentRuns:
+    def test_each_thread_logs_into_its_own_run(self, project: Path) -> None:
+        barrier = threading.Barrier(2)
+
+        @tmt_recorder(name="t")
+        def train(tag, value):
+            barrier.wait()
+            for _ in range(100):
+                tmt_log("v", value)
+            return {"tag": tag}
+
+        threads = [threading.Thread(target=train, args=t) for t in (("a", 1), ("b", 2))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for run in TmtManager().db.get_entries_by_name("t"):
+            expected = 1.0 if run.metrics["tag"] == "a" else 2.0
+            assert run.series("v").values == [expected] * 100
