@@ -6,6 +6,9 @@ loses at most the last second. The file is plain CSV, one line a logged value::
 
     name,step,value,time
     loss,0,0.693,1795379108.031
+
+``time`` is the wall time of the ``tmt_log`` call, in seconds since the epoch, to the
+millisecond.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import threading
 import time
 from collections import deque
 
-from .run import current_run, live_run
+from .run import current_context_run, current_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
 SERIES_FILE = "metrics.csv"
+_now = time.time
 _HEADER = "name,step,value,time\n"
 
 
@@ -34,13 +38,24 @@ def tmt_log(name: str | dict[str, Any], value: Any = None, step: int | None = No
     ``.item()`` (a 0-d tensor). The last value of each series becomes that metric's value in the
     run's metrics, unless the function returns one itself.
     """
-    run = live_run()
-    if run is None:
+    # The hot path of a training loop: kept to the essentials (see bench/log_metrics.py).
+    run = current_context_run()
+    if run is None or not run.live:
         run = current_run("tmt_log")
-    now = time.time()
     if type(name) is str:
-        run.series.log(name, value, step, now)
-    elif isinstance(name, dict):
+        series = run.series
+        if type(value) is not float:
+            value = _number(name, value)
+        steps = series.steps
+        if step is None:
+            step = steps.get(name, 0)
+        elif type(step) is not int:
+            step = _step(name, step)
+        steps[name] = step + 1
+        series.queue.append((name, step, value, _now()))
+        return
+    now = time.time()
+    if isinstance(name, dict):
         if value is not None:
             raise TypeError("tmt_log: pass either a name and a value, or a dict of values")
         for key, item in name.items():
@@ -57,6 +72,7 @@ class SeriesWriter:
         self.queue: deque[tuple[str, int, float, float]] = deque()
         self.steps: dict[str, int] = {}
         self.last: dict[str, float] = {}  # the last value written, by name
+        self.names: dict[str, str] = {}  # name -> its CSV field
         self.lock = threading.Lock()
         self.file: Any = None
 
@@ -78,10 +94,18 @@ class SeriesWriter:
             lines = []
             popleft = self.queue.popleft
             last = self.last
+            names = self.names
+            stamp_ms, stamp = -1, ""
             for _ in range(len(self.queue)):
                 name, step, value, when = popleft()
                 last[name] = value
-                lines.append(f"{_csv(name)},{step},{value!r},{when:.6f}\n")
+                field = names.get(name)
+                if field is None:
+                    field = names[name] = _csv(name)
+                ms = int(when * 1000)
+                if ms != stamp_ms:  # times are kept to the millisecond: one string per ms
+                    stamp_ms, stamp = ms, f"{ms // 1000}.{ms % 1000:03d}"
+                lines.append(f"{field},{step},{value!r},{stamp}\n")
             if self.file is None:
                 new = not os.path.exists(self.path)
                 self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
