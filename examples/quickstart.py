@@ -6,7 +6,7 @@ Run it from any folder: it records into ``.tmt/`` there. It needs nothing but tm
 import math
 import random
 
-from tmt import TmtManager, tmt_recorder, tmt_save
+from tmt import TmtManager, tmt_log, tmt_recorder, tmt_save
 
 
 def make_data(n=400, seed=0):
@@ -30,14 +30,18 @@ def train(lr, epochs=3):
     """Fit a logistic regression by SGD; return its metrics, save its weights."""
     train_set, test_set = make_data()
     weights = [0.0, 0.0, 0.0]
-    for _ in range(epochs):
+    for epoch in range(epochs):
+        loss = 0.0
         for x, y in train_set:
+            p = min(max(predict(weights, x), 1e-9), 1 - 1e-9)
+            loss -= y * math.log(p) + (1 - y) * math.log(1 - p)
             error = predict(weights, x) - y
             weights = [
                 weights[0] - lr * error,
                 weights[1] - lr * error * x[0],
                 weights[2] - lr * error * x[1],
             ]
+        tmt_log("loss", loss / len(train_set), step=epoch)  # a curve, one point an epoch
     predictions = [int(predict(weights, x) > 0.5) for x, _ in test_set]
     tmt_save(weights, name="weights")
     tmt_save(predictions, name="predictions")
@@ -68,4 +72,7 @@ if __name__ == "__main__":
         print(f"  {name}: {value}")
     for name, obj in manager.load_results():
         print(f"  result {name}: {str(obj)[:60]}")
+    steps, losses, _ = manager.get_series("loss")
+    print("  loss by epoch: " + ", ".join(f"{s}: {v:.4f}" for s, v in zip(steps, losses)))
+    print(f"  arguments: {best.params}")
     print(f"  code snapshot: {manager.code_snapshot_path()}")
