@@ -158,6 +158,14 @@ class ActiveRun:
 
 
 class _NoSeries:
+    """Takes logged values and keeps none (a deque of length 0 drops what is appended)."""
+
+    def __init__(self) -> None:
+        from collections import deque
+
+        self.steps: dict[str, int] = {}
+        self.queue: deque = deque(maxlen=0)
+
     def log(self, *args: Any) -> None:
         pass
 
@@ -165,7 +173,6 @@ class _NoSeries:
 class DisabledRun:
     """Stands in for a run while recording is disabled: saving and logging do nothing."""
 
-    series = _NoSeries()
     live = True
     done = False
     disabled = True
@@ -173,6 +180,7 @@ class DisabledRun:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
+        self.series = _NoSeries()
 
 
 #: The run of this context, whatever its state: the fast path of ``tmt_log``.
