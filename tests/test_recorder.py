@@ -332,3 +332,34 @@ class TestDisabled:
 
         assert asyncio.run(train()) == 3
         assert not (project / ".tmt").exists()
+
+
+class TestWorkerProcesses:
+    def test_a_run_in_a_forked_worker_is_a_child_of_the_run_that_forked_it(
+        self, project: Path, run_python
+    ) -> None:
+        run_python(
+            """
+            import multiprocessing as mp
+            from tmt import tmt_recorder, tmt_save
+
+            @tmt_recorder(name="trial")
+            def trial(i):
+                tmt_save(i, name="value")
+                return {"i": i}
+
+            @tmt_recorder(name="sweep")
+            def sweep():
+                with mp.get_context("fork").Pool(2) as pool:
+                    return pool.map(trial, range(3))
+
+            sweep()
+            """
+        )
+        db = TmtManager().db
+        sweep = db.get_entry_by_exact_name("sweep")
+        trials = db.get_entries_by_name("trial")
+        assert sorted(t.metrics["i"] for t in trials) == [0, 1, 2]
+        assert {t.parent for t in trials} == {sweep.id}
+        assert all(t.status == "finished" and len(t.results) == 1 for t in trials)
+        assert sweep.status == "finished"
