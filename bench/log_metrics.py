@@ -14,10 +14,8 @@ Usage: python bench/log_metrics.py [--calls 1000000] [--mlflow-calls 500] [--no-
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,6 +23,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+import competitor  # noqa: E402 (beside this script)
 
 MLFLOW_SCRIPT = """
 import json, os, sys, tempfile, time, warnings
@@ -75,27 +75,11 @@ def tmt_cost(calls: int, repeat: int) -> float:
 
 
 def mlflow_cost(calls: int, work: Path) -> dict | None:
-    venv = work / "venv-mlflow"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "mlflow"], capture_output=True, text=True
-    )
-    if pip.returncode != 0:
-        print(f"(MLflow not installable here, comparison skipped: {pip.stderr.strip()[-200:]})")
+    python = competitor.install(work / "venv-mlflow", "mlflow")
+    if python is None:
         return None
-    env = {**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"}
-    env.pop("PYTHONPATH", None)
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", MLFLOW_SCRIPT, str(calls)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=work,
-    )
-    if out.returncode != 0:
-        print(f"(MLflow failed: {out.stderr.strip()[-300:]})")
-        return None
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    env = {"MLFLOW_ALLOW_FILE_STORE": "true", "PYTHONWARNINGS": "ignore"}
+    return competitor.run_json(python, MLFLOW_SCRIPT, str(calls), cwd=work, env=env)
 
 
 def main() -> None:

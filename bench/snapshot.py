@@ -34,6 +34,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+import competitor  # noqa: E402 (beside this script)
+
 from tmt.snapshot import take_snapshot  # noqa: E402
 
 
@@ -91,15 +93,8 @@ def change_files(files: list[Path], count: int, rng: random.Random) -> list[Path
 
 def bench_018(work: Path, source: Path, repeat: int) -> tuple[float, float] | None:
     """Median seconds of a whole recorded run, unchanged tree: (0.1.8, tmt); None if no 0.1.8."""
-    venv = work / "venv-018"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run(
-        [str(venv / "bin" / "pip"), "install", "-q", "thatmetrictimeline==0.1.8"],
-        capture_output=True,
-        text=True,
-    )
-    if pip.returncode != 0:
-        print(f"(0.1.8 not installable here, comparison skipped: {pip.stderr.strip()[-200:]})")
+    python_018 = competitor.install(work / "venv-018", "thatmetrictimeline==0.1.8")
+    if python_018 is None:
         return None
     script = (
         "import json, os, sys, time\n"
@@ -117,7 +112,7 @@ def bench_018(work: Path, source: Path, repeat: int) -> tuple[float, float] | No
     for name, python, imports, extra in [
         (
             "0.1.8",
-            str(venv / "bin" / "python"),
+            str(python_018),
             "from tmt import tmt_recorder\n"
             "from tmt.utils.duplicates import DuplicateStrategy, DuplicatePolicy",
             ", duplicate_strategy=DuplicateStrategy(DuplicatePolicy.AS_NEW_ENTRY)",
@@ -140,20 +135,12 @@ def bench_018(work: Path, source: Path, repeat: int) -> tuple[float, float] | No
                 }
             )
         )
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        if name == "tmt":
-            env["PYTHONPATH"] = str(REPO)
-        out = subprocess.run(
-            [python, "-c", script.format(imports=imports, extra=extra), str(config)],
-            cwd=store,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if out.returncode != 0:
-            print(f"({name} failed: {out.stderr.strip()[-300:]})")
+        env = {"PYTHONPATH": str(REPO)} if name == "tmt" else {}
+        code = script.format(imports=imports, extra=extra)
+        result = competitor.run_json(python, code, str(config), cwd=store, env=env)
+        if result is None:
             return None
-        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        results.append(result)
     return results[0], results[1]
 
 
