@@ -73,13 +73,25 @@ class TestIndex:
         """Records older than the racy window are served from the index."""
         record_runs(1)
         (r,) = records(project)
-        path = project / ".tmt" / "runs" / r["id"] / "run.json"
+        path = project / ".tmt" / "runs" / r["id"]
         old = path.stat().st_mtime - 60
         os.utime(path, (old, old))
         store = Store(Configs())
         store.records()
         index = json.loads((project / ".tmt" / "index.json").read_text())
         assert index["runs"][r["id"]]["key"] is not None
+
+    def test_annotations_are_merged_and_seen_through_the_index(self, project: Path) -> None:
+        """Tags and notes added later live apart from run.json, and show up on reading."""
+        record_runs(1)
+        store = Store(Configs())
+        store.records()
+        (r,) = records(project)
+        store.annotate(r["id"], tags=["best"], note="use this one")
+        (merged,) = store.records()
+        assert merged["tags"] == ["best"] and merged["note"] == "use this one"
+        assert records(project)[0]["tags"] == []  # run.json itself is untouched
+        assert store.entry(r["id"]).to_dict()["note"] == "use this one"
 
     def test_a_deleted_run_disappears(self, project: Path) -> None:
         record_runs(2)

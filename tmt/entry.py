@@ -133,6 +133,11 @@ class Entry:
         return list(self._record.get("tags") or ())
 
     @property
+    def note(self) -> str:
+        """A note added after the run (``tmt note``), or ``""``."""
+        return self._record.get("note") or ""
+
+    @property
     def git(self) -> dict[str, Any] | None:
         """``commit``, ``branch``, ``dirty``, ``untracked``, ``diff`` (a path), or ``None``."""
         git = self._record.get("git")

@@ -16,11 +16,12 @@ folder, which it creates exclusively, and no lock is ever taken.
 from __future__ import annotations
 
 import os
+import warnings
 
 from . import jsonfile
 from .entry import Entry
 from .errors import StoreError
-from .index import RECORD_NAME, load_records
+from .index import ANNOTATIONS_NAME, RECORD_NAME, load_records, read_run
 from .legacy import read_legacy_db
 
 TYPE_CHECKING = False
@@ -72,6 +73,21 @@ class Store:
         """The absolute path of a path as records store it (the inverse of :meth:`relative`)."""
         return os.path.normpath(os.path.join(self.root, path))
 
+    def annotate(self, run_id: str, tags: list[str] | None = None, note: str | None = None) -> None:
+        """Set the tags and/or the note of a run, kept apart from the record the run writes."""
+        path = os.path.join(self.runs_dir, run_id, ANNOTATIONS_NAME)
+        try:
+            current = jsonfile.read(path)
+        except FileNotFoundError:
+            current = {"schema": 1}
+        except (OSError, ValueError):
+            current = {"schema": 1}
+        if tags is not None:
+            current["tags"] = tags
+        if note is not None:
+            current["note"] = note
+        jsonfile.write_atomic(path, current)
+
     def relative(self, path: str) -> str:
         """``path`` as records store it: relative to ``tmt_dir`` when inside it, else absolute."""
         path = os.path.abspath(path)
@@ -102,11 +118,10 @@ class Store:
     def entry(self, run_id: str) -> Entry | None:
         """The run with id ``run_id``, read straight from its record; ``None`` if there is none."""
         if run_id and "/" not in run_id and not run_id.startswith("."):
-            try:
-                record = jsonfile.read(os.path.join(self.runs_dir, run_id, RECORD_NAME))
-            except (OSError, ValueError):
-                record = None
-            if isinstance(record, dict) and record.get("id") == run_id:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # a bad id is "not found", not a warning
+                record = read_run(os.path.join(self.runs_dir, run_id), run_id)
+            if record is not None:
                 return self._entry(record)
         for record in read_legacy_db(self.legacy_path, self.root):
             if record["id"] == run_id:
