@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from .config import Configs
@@ -12,7 +13,7 @@ from .store import Store
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
     from .entry import Entry
@@ -38,10 +39,19 @@ class TmtManager:
         self.entry = entry
 
     def set_entry_by_id(self, id: str) -> Entry:
-        """Select the run with this id; raises ``EntryNotFound`` if there is none."""
+        """Select the run with this id (or a unique prefix of it); raises ``EntryNotFound``
+        if there is none."""
         entry = self.db.get_entry_by_id(id)
         if entry is None:
-            raise EntryNotFound(f"no run with id {id!r} in {self.store.root}")
+            from .refs import AmbiguousReference
+
+            prefixed = [e for e in self.store.entries() if e.id.startswith(str(id))]
+            if len(prefixed) > 1:
+                listing = ", ".join(e.id for e in prefixed[:10])
+                raise AmbiguousReference(f"{id!r} matches {len(prefixed)} runs: {listing}")
+            if not prefixed or not id:
+                raise EntryNotFound(f"no run with id {id!r} in {self.store.root}")
+            entry = prefixed[0]
         self.entry = entry
         return entry
 
@@ -102,6 +112,133 @@ class TmtManager:
         """The folder holding the selected run's code snapshot (``None`` if it has none)."""
         return self._entry().snapshot_path
 
+    # Many runs at once ---------------------------------------------------------------------
+    def runs(
+        self,
+        name: str | re.Pattern | None = None,
+        since: Any = None,
+        until: Any = None,
+        status: str | Iterable[str] | None = None,
+        tags: str | Iterable[str] | None = None,
+    ) -> list[Entry]:
+        """Runs, newest first, filtered by experiment ``name`` (exact, or a compiled regex,
+        searched), start time (``since``/``until``: a datetime, a date, seconds since the
+        epoch, or text such as ``2026-11-01``, ``yesterday``, ``3d``), ``status`` (one or
+        several) and ``tags`` (runs having them all)."""
+        from .dates import parse_when
+
+        low = None if since is None else parse_when(since)
+        high = None if until is None else parse_when(until)
+        statuses = {status} if isinstance(status, str) else set(status or ())
+        wanted = {tags} if isinstance(tags, str) else set(tags or ())
+        found = []
+        for entry in reversed(self.store.entries()):
+            if name is not None and not (
+                name.search(entry.name) if isinstance(name, re.Pattern) else entry.name == name
+            ):
+                continue
+            if low is not None and entry.start_time < low:
+                continue
+            if high is not None and entry.start_time > high:
+                continue
+            if statuses and entry.status not in statuses:
+                continue
+            if wanted and not wanted.issubset(entry.tags):
+                continue
+            found.append(entry)
+        return found
+
+    def last(self, name: str | None = None) -> Entry:
+        """The newest run (of experiment ``name``); raises ``EntryNotFound`` if there is none."""
+        found = self.runs(name=name)
+        if not found:
+            what = f"no run named {name!r}" if name else "no runs"
+            raise EntryNotFound(f"{what} in {self.store.root}")
+        return found[0]
+
+    def run(self, ref: str) -> Entry:
+        """The run ``ref`` names: an id or a unique id prefix, ``last``, ``last~N``, an
+        experiment name (its newest run) or ``NAME~N``. An ambiguous prefix is an error
+        listing the candidates."""
+        from .refs import resolve
+
+        return resolve(ref, self.store.entries())
+
+    def set_entry(self, ref: str) -> Entry:
+        """Select the run ``ref`` names (see :meth:`run`)."""
+        self.entry = self.run(ref)
+        return self.entry
+
+    def to_dataframe(self, runs: Iterable[Entry] | None = None) -> Any:
+        """A pandas DataFrame with one row a run (all runs, newest first, by default): id,
+        name, status, started, ended, duration, tags, note, then ``params.*`` and
+        ``metrics.*`` columns (nested values flattened with dots)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError(
+                "to_dataframe() needs pandas: pip install 'ThatMetricTimeline[pandas]'"
+            ) from None
+        from .flatten import flatten
+
+        rows = []
+        for entry in self.runs() if runs is None else runs:
+            row = {
+                "id": entry.id,
+                "name": entry.name,
+                "status": entry.status,
+                "started": pd.Timestamp(entry.start_time, unit="s", tz="UTC").tz_convert(None),
+                "ended": None
+                if entry.end_time is None
+                else pd.Timestamp(entry.end_time, unit="s", tz="UTC").tz_convert(None),
+                "duration": entry.duration,
+                "tags": ",".join(entry.tags),
+                "note": entry.note,
+            }
+            row.update({f"params.{k}": v for k, v in flatten(entry.params).items()})
+            row.update({f"metrics.{k}": v for k, v in flatten(entry.metrics).items()})
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    # Changing the store -------------------------------------------------------------------
+    def tag(self, ref: str, *tags: str) -> list[str]:
+        """Add ``tags`` to a run; returns its tags."""
+        entry = self.run(ref)
+        current = entry.tags + [t for t in tags if t not in entry.tags]
+        self.store.annotate(entry.id, tags=_checked_tags(current))
+        return current
+
+    def untag(self, ref: str, *tags: str) -> list[str]:
+        """Remove ``tags`` from a run; returns its tags."""
+        entry = self.run(ref)
+        current = [t for t in entry.tags if t not in tags]
+        self.store.annotate(entry.id, tags=current)
+        return current
+
+    def note(self, ref: str, text: str) -> None:
+        """Attach a note to a run (replacing any earlier note)."""
+        self.store.annotate(self.run(ref).id, note=str(text))
+
+    def delete(self, refs: Iterable[str], force: bool = False) -> int:
+        """Delete runs and the data only they used; returns the bytes freed. Running runs
+        need ``force``."""
+        from .maintenance import delete_runs
+
+        entries = list({e.id: e for e in (self.run(r) for r in refs)}.values())
+        return delete_runs(self.store, entries, force)
+
+    def collect_garbage(self) -> int:
+        """Remove what no run refers to any more; returns the bytes freed."""
+        from .maintenance import collect
+
+        return collect(self.store)
+
+    def restore(self, ref: str, dest: str) -> int:
+        """Copy a run's code snapshot to the new folder ``dest``; returns the files copied."""
+        from .maintenance import restore_snapshot
+
+        return restore_snapshot(self.run(ref), dest)
+
     def _entry(self) -> Entry:
         if self.entry is None:
             raise EntryNotFound(
@@ -113,3 +250,10 @@ class TmtManager:
         entry = self._entry()
         children = [e for e in self.store.entries() if e.parent == entry.id]
         return [entry, *children]
+
+
+def _checked_tags(tags: list[str]) -> list[str]:
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ValueError(f"tags must be non-empty strings, got {tag!r}")
+    return tags

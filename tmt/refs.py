@@ -1,0 +1,54 @@
+"""Run references, as people write them: a run id or a unique prefix of one, ``last``,
+``last~N`` (N runs before the last), an experiment name (its newest run), or ``NAME~N``."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import EntryNotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .entry import Entry
+
+_BACK = re.compile(r"(.+)~(\d+)")
+
+
+class AmbiguousReference(EntryNotFound):
+    """A reference matches several runs; the message lists them."""
+
+
+def resolve(ref: str, entries: list[Entry]) -> Entry:
+    """The run ``ref`` names among ``entries`` (oldest first, as the store lists them)."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise EntryNotFound(f"a run reference must be a non-empty string, got {ref!r}")
+    ref = ref.strip()
+    for entry in entries:
+        if entry.id == ref:
+            return entry
+    base, back = ref, 0
+    match = _BACK.fullmatch(ref)
+    if match:
+        base, back = match.group(1), int(match.group(2))
+    if base == "last":
+        return _back(list(reversed(entries)), back, ref, "runs")
+    same_name = [e for e in reversed(entries) if e.name == base]
+    if same_name:
+        return _back(same_name, back, ref, f"runs of {base!r}")
+    if match is None:
+        found = [e for e in entries if e.id.startswith(ref)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            listing = ", ".join(f"{e.id} ({e.name})" for e in found[:10])
+            more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+            raise AmbiguousReference(
+                f"{ref!r} matches {len(found)} runs: {listing}{more}; give more of the id"
+            )
+    raise EntryNotFound(f"no run matches {ref!r} (an id, an id prefix, last, last~N or a name)")
+
+
+def _back(newest_first: list[Entry], back: int, ref: str, what: str) -> Entry:
+    if back < len(newest_first):
+        return newest_first[back]
+    raise EntryNotFound(f"{ref!r}: there are only {len(newest_first)} {what}")
