@@ -1,0 +1,333 @@
+"""The tmt command line, run as a user runs it: the real entry point, in a temporary project."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tmt import TmtManager, tmt_log, tmt_recorder, tmt_save
+
+from conftest import REPO
+
+
+def tmt(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``tmt ARGS`` (as ``python -m tmt``, what the installed script runs)."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tmt", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ok(*args: str, **kwargs) -> str:
+    proc = tmt(*args, **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+@pytest.fixture
+def runs(project: Path) -> dict[str, str]:
+    """Four runs of "mnist" (one failed, code changed before the third) and one of "cifar"."""
+    source = project / "train.py"
+
+    def train(lr, epochs=3):
+        loss = 1.0
+        for epoch in range(epochs):
+            loss *= 1 - lr
+            tmt_log("loss", loss, step=epoch)
+        if lr > 0.5:
+            raise ValueError("diverged")
+        tmt_save({"lr": lr}, name="model")
+        return {"acc": round(1 - loss, 4)}
+
+    ids = {}
+    for lr in (0.1, 0.3, 0.2, 0.9):
+        if lr == 0.2:
+            source.write_text("print('training, version 2')\n")
+        try:
+            tmt_recorder(name="mnist", tags=["sweep"])(train)(lr)
+        except ValueError:
+            pass
+        ids[lr] = TmtManager().last().id
+        time.sleep(0.01)
+    tmt_recorder(name="cifar")(lambda: {"acc": 0.5})()
+    ids["cifar"] = TmtManager().last().id
+    return ids
+
+
+class TestList:
+    def test_a_table_newest_first(self, runs) -> None:
+        out = ok("list").splitlines()
+        assert out[0].split()[:5] == ["id", "name", "status", "started", "duration"]
+        assert "acc" in out[0] and "loss" in out[0]
+        assert [line.split()[0] for line in out[1:]] == [
+            runs[k][:8] for k in ("cifar", 0.9, 0.2, 0.3, 0.1)
+        ]
+        assert "failed" in out[2]
+
+    def test_piped_output_is_plain(self, runs) -> None:
+        assert "\033[" not in ok("list")
+
+    @pytest.mark.parametrize(
+        ("args", "expected"),
+        [
+            (["--name", "cif"], ["cifar"]),
+            (["--name", "^mn.*t$", "--status", "failed"], [0.9]),
+            (["--status", "finished", "--tag", "sweep"], [0.2, 0.3, 0.1]),
+            (["--since", "1h"], ["cifar", 0.9, 0.2, 0.3, 0.1]),
+            (["--until", "2000-01-01"], []),
+            (["--limit", "2"], ["cifar", 0.9]),
+            (["--sort", "acc", "--name", "mnist", "--status", "finished"], [0.3, 0.2, 0.1]),
+            (["--sort", "acc", "--asc", "--status", "finished", "--tag", "sweep"], [0.1, 0.2, 0.3]),
+        ],
+    )
+    def test_filters_and_sorting(self, runs, args, expected) -> None:
+        data = json.loads(ok("list", "--json", *args))
+        assert [d["id"] for d in data] == [runs[k] for k in expected]
+
+    def test_json_has_stable_keys(self, runs) -> None:
+        (first,) = json.loads(ok("list", "--json", "--limit", "1", "--name", "mnist"))
+        assert set(first) >= {
+            "id",
+            "name",
+            "status",
+            "started",
+            "duration",
+            "params",
+            "metrics",
+            "tags",
+        }
+        assert first["params"] == {"lr": 0.9, "epochs": 3}
+        assert isinstance(first["metrics"], dict)
+
+    def test_an_empty_project_says_so(self, project: Path) -> None:
+        proc = tmt("list")
+        assert proc.returncode == 0 and proc.stdout == ""
+        assert "no runs recorded here" in proc.stderr
+        assert not (project / ".tmt").exists()
+
+    def test_dash_c_and_config(self, runs, project: Path, tmp_path: Path) -> None:
+        assert "mnist" in ok("-C", str(project), "list", cwd=tmp_path)
+        (project / "c.json").write_text('{"tmt_dir": "elsewhere"}')
+        proc = tmt("--config", "c.json", "list", cwd=project)
+        assert proc.stdout == "" and "no runs" in proc.stderr
+
+    def test_a_bad_date_is_one_line(self, runs) -> None:
+        proc = tmt("list", "--since", "someday")
+        assert proc.returncode == 1
+        assert proc.stderr.count("\n") == 1 and "cannot read 'someday' as a date" in proc.stderr
+
+
+class TestShow:
+    def test_everything_about_a_run(self, runs) -> None:
+        out = ok("show", "mnist~1")
+        for text in (
+            "mnist",
+            runs[0.2],
+            "params",
+            "lr",
+            "0.2",
+            "metrics",
+            "acc",
+            "loss",
+            "results",
+            "model",
+            "snapshot",
+            "environment",
+            "python",
+        ):
+            assert text in out
+        assert any(ch in out for ch in "▁▂▃▄▅▆▇█")  # the loss curve
+
+    def test_a_failed_run_shows_its_traceback(self, runs) -> None:
+        out = ok("show", runs[0.9][:6])
+        assert "error: ValueError: diverged" in out
+        assert 'raise ValueError("diverged")' in out
+
+    def test_default_is_the_last_run(self, runs) -> None:
+        assert ok("show").startswith("cifar")
+
+    def test_json(self, runs) -> None:
+        data = json.loads(ok("show", "last", "--json"))
+        assert data["id"] == runs["cifar"] and data["metrics"] == {"acc": 0.5}
+        assert data["environment"]["python"]
+
+    def test_unknown_and_ambiguous_references(self, runs) -> None:
+        proc = tmt("show", "nope")
+        assert proc.returncode == 1 and proc.stderr.startswith("tmt: error: no run matches")
+        assert "\n" not in proc.stderr.strip()
+
+
+class TestDiffAndCompare:
+    def test_diff_shows_params_metrics_and_code(self, runs) -> None:
+        out = ok("diff", runs[0.1], runs[0.2])
+        assert "lr" in out and "0.1" in out and "0.2" in out
+        assert "-print('training')" in out
+        assert "+print('training, version 2')" in out
+
+    def test_diff_json(self, runs) -> None:
+        data = json.loads(ok("diff", runs[0.1], runs[0.3], "--json"))
+        assert data["params"] == {"lr": [0.1, 0.3]}
+        assert data["code"] == ""
+
+    def test_compare_marks_differing_rows(self, runs) -> None:
+        out = ok("compare", runs[0.1], runs[0.3])
+        assert "* params.lr" in out and "* metrics.acc" in out
+        assert "params.epochs" not in out  # the same in both
+        assert "params.epochs" in ok("compare", runs[0.1], runs[0.3], "--all")
+
+    def test_compare_json(self, runs) -> None:
+        data = json.loads(ok("compare", runs[0.1], runs[0.3], "--json"))
+        rows = {r["key"]: r for r in data["rows"]}
+        assert rows["params.lr"] == {"key": "params.lr", "values": [0.1, 0.3], "differs": True}
+        assert rows["params.epochs"]["differs"] is False
+
+
+class TestTimeline:
+    def test_a_table_and_a_chart(self, runs) -> None:
+        out = ok("timeline", "mnist", "--metric", "acc")
+        assert "mnist: acc across 4 runs" in out
+        assert "┤" in out and "└" in out
+        assert any(0x2800 <= ord(ch) <= 0x28FF for ch in out)
+
+    def test_json(self, runs) -> None:
+        points = json.loads(ok("timeline", "mnist", "--metric", "acc", "--json"))
+        assert [p["id"] for p in points] == [runs[k] for k in (0.1, 0.3, 0.2, 0.9)]
+        assert points[-1]["value"] is None  # the failed run has no acc
+
+    def test_an_unknown_experiment(self, runs) -> None:
+        proc = tmt("timeline", "nope")
+        assert proc.returncode == 1 and "no runs of an experiment named 'nope'" in proc.stderr
+
+
+class TestAnnotations:
+    def test_tag_untag_and_note(self, runs) -> None:
+        ok("tag", runs[0.3], "best", "paper")
+        assert [d["id"] for d in json.loads(ok("list", "--json", "--tag", "best"))] == [runs[0.3]]
+        ok("untag", runs[0.3], "paper")
+        ok("note", runs[0.3], "the one in table 2")
+        out = ok("show", runs[0.3])
+        assert "note: the one in table 2" in out and "tags: sweep, best" in out
+
+
+class TestDeleting:
+    def test_rm_needs_yes_off_a_terminal(self, runs) -> None:
+        proc = tmt("rm", runs[0.1])
+        assert proc.returncode == 1 and "without --yes" in proc.stderr
+        assert len(json.loads(ok("list", "--json"))) == 5
+
+    def test_rm_deletes_the_run_and_the_data_only_it_used(self, runs, project: Path) -> None:
+        import hashlib
+
+        def stored(text: str) -> bool:
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            return (project / ".tmt" / "snapshots" / ".objects" / digest[:2] / digest[2:]).exists()
+
+        version_1, version_2 = "print('training')\n", "print('training, version 2')\n"
+        assert stored(version_1) and stored(version_2)
+        proc = tmt("rm", "--yes", runs[0.2], runs[0.9], "cifar")  # all that used version 2
+        assert proc.returncode == 0 and "deleted 3 run(s)" in proc.stderr
+        ids = [d["id"] for d in json.loads(ok("list", "--json"))]
+        assert ids == [runs[0.3], runs[0.1]]
+        assert not (project / ".tmt" / "results" / runs[0.2]).exists()
+        assert not stored(version_2) and stored(version_1)
+        snapshot = project / ".tmt" / "snapshots" / runs[0.1] / "train.py"
+        assert snapshot.read_text() == version_1
+
+    def test_a_running_run_needs_force(self, project: Path) -> None:
+        code = (
+            "import time\nfrom tmt import tmt_recorder\n"
+            "tmt_recorder(name='long')(lambda: time.sleep(60))()\n"
+        )
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code], cwd=project, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not json.loads(ok("list", "--json", "--status", "running")):
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            refused = tmt("rm", "--yes", "long")
+            assert refused.returncode == 1 and "running" in refused.stderr
+            assert tmt("rm", "--yes", "--force", "long").returncode == 0
+        finally:
+            proc.kill()
+            proc.wait()
+
+    def test_gc_frees_what_no_run_uses(self, runs, project: Path) -> None:
+        orphan = project / ".tmt" / "results" / "0123456789ab"
+        orphan.mkdir(parents=True)
+        (orphan / "x.pkl").write_bytes(b"x" * 5000)
+        proc = tmt("gc")
+        assert proc.returncode == 0 and "freed 5.0 KB" in proc.stderr
+        assert not orphan.exists()
+        assert len(json.loads(ok("list", "--json"))) == 5
+
+
+class TestRestoreAndExport:
+    def test_restore_copies_the_code_writable(self, runs, project: Path, tmp_path) -> None:
+        dest = tmp_path / "old"
+        proc = tmt("restore", runs[0.1], str(dest))
+        assert proc.returncode == 0 and "restored" in proc.stderr
+        assert (dest / "train.py").read_text() == "print('training')\n"
+        assert os.access(dest / "train.py", os.W_OK)
+        again = tmt("restore", runs[0.1], str(dest))
+        assert again.returncode == 1 and "already exists" in again.stderr
+
+    def test_export_csv(self, runs) -> None:
+        import csv
+        import io
+
+        rows = list(csv.DictReader(io.StringIO(ok("export", "--name", "mnist"))))
+        assert len(rows) == 4
+        assert {"id", "name", "status", "params.lr", "metrics.acc"} <= set(rows[0])
+
+    def test_export_json(self, runs) -> None:
+        rows = json.loads(ok("export", "--format", "json", "--status", "failed"))
+        assert [r["id"] for r in rows] == [runs[0.9]]
+
+
+class TestUsage:
+    def test_usage_errors_are_one_line_with_status_2(self, project: Path) -> None:
+        proc = tmt("list", "--limit", "many")
+        assert proc.returncode == 2
+        assert proc.stderr.count("\n") == 1 and "see tmt list --help" in proc.stderr
+
+    def test_no_command_prints_help(self, project: Path) -> None:
+        proc = tmt()
+        assert proc.returncode == 2 and "COMMAND" in proc.stdout
+
+    @pytest.mark.parametrize(
+        "command",
+        [
+            "list",
+            "show",
+            "diff",
+            "compare",
+            "timeline",
+            "tag",
+            "untag",
+            "note",
+            "rm",
+            "gc",
+            "restore",
+            "export",
+        ],
+    )
+    def test_every_command_has_help_and_is_in_the_readme(self, command: str) -> None:
+        proc = tmt(command, "--help")
+        assert proc.returncode == 0 and f"usage: tmt {command}" in proc.stdout
+        assert f"tmt {command}" in (REPO / "README.md").read_text()

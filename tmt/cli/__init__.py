@@ -1,0 +1,90 @@
+"""The ``tmt`` command line: find, inspect, compare, diff and clean up runs.
+
+Built on ``argparse``; every command only calls the library (``TmtManager``) and formats what
+it returns. ``main(argv)`` returns the exit status: 0, 1 for an error (one line on stderr,
+never a traceback), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .console import Console
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+class UsageError(Exception):
+    """The command line itself is wrong (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit status 2
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import listing, managing, showing
+
+    parser = _Parser(
+        prog="tmt",
+        description="Find, inspect, compare, diff and clean up the runs recorded with tmt.",
+        epilog="Runs are named by REF: an id or a unique prefix of one, 'last', 'last~N' "
+        "(N runs before the last), an experiment name (its newest run) or NAME~N.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="a configuration file, as in the library")
+    parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    parser.add_argument("--version", action="version", version=_version())
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in (listing, showing, managing):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``tmt`` command line with ``argv`` (default: ``sys.argv[1:]``)."""
+    console = Console()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help(console.out)
+            return 2
+        if args.directory:
+            try:
+                os.chdir(args.directory)
+            except OSError as exc:
+                raise UsageError(f"tmt: -C {args.directory}: {exc.strerror or exc}") from None
+        return args.handler(args, console) or 0
+    except UsageError as exc:
+        console.message(str(exc))
+        return 2
+    except BrokenPipeError:  # `tmt list | head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        console.message("tmt: interrupted")
+        return 130
+    except Exception as exc:  # every error is one line, never a traceback
+        if os.environ.get("TMT_DEBUG"):
+            raise
+        console.message(f"tmt: error: {_one_line(exc)}")
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if isinstance(exc, KeyError) and exc.args:
+        text = str(exc.args[0])
+    return " ".join(text.split())
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return f"tmt {__version__}"

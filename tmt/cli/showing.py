@@ -1,0 +1,268 @@
+"""``tmt show``, ``tmt diff`` and ``tmt compare``: one run in full, two or more side by side."""
+
+from __future__ import annotations
+
+import json
+
+from .. import TmtManager
+from ..flatten import flatten
+from ..textchart import sparkline
+from ..treediff import tree_diff
+from . import format as fmt
+from .listing import fmt_status_style, run_json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from .console import Console
+
+_TAIL = 10
+
+
+def register(commands: Any) -> None:
+    p = commands.add_parser(
+        "show",
+        help="everything recorded about a run",
+        description="Everything recorded about a run: params, metrics "
+        "(with a sparkline of each logged series), results, code "
+        "snapshot, git, environment, the tail of its output, its error.",
+    )
+    p.add_argument("ref", nargs="?", default="last", help="the run (default: last)")
+    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    p.set_defaults(handler=show)
+
+    p = commands.add_parser(
+        "diff",
+        help="what changed between two runs",
+        description="What changed between two runs: params, metrics, git "
+        "commit, package versions, and a unified diff of their code.",
+    )
+    p.add_argument("a", help="the first run")
+    p.add_argument("b", help="the second run")
+    p.add_argument("--json", action="store_true", help="print the differences as JSON")
+    p.set_defaults(handler=diff)
+
+    p = commands.add_parser(
+        "compare",
+        help="params and metrics of runs side by side",
+        description="Params and metrics of several runs side by side; "
+        "rows that differ are highlighted (marked * when not coloured).",
+    )
+    p.add_argument("refs", nargs="+", metavar="REF")
+    p.add_argument("--all", action="store_true", help="also show rows that are the same")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    p.set_defaults(handler=compare)
+
+
+def show(args: argparse.Namespace, console: Console) -> int:
+    e = TmtManager(config=args.config).run(args.ref)
+    if args.json:
+        data = run_json(e)
+        data.update(
+            results=[{"name": n, "path": p} for n, p in e.results],
+            snapshot=e.snapshot_path,
+            git=e.git,
+            environment=e.environment,
+            error=e.error,
+            host=e.host,
+            pid=e.pid,
+            argv=e.argv,
+            run_dir=e.run_dir,
+        )
+        console.print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    s = console.style
+    head = f"{s(e.name, 'bold')}  {s(e.id, 'dim')}  {s(e.status, fmt_status_style(e.status))}"
+    console.print(head)
+    if e.description:
+        console.print(e.description)
+    if e.note:
+        console.print(f"note: {e.note}")
+    if e.tags:
+        console.print(f"tags: {', '.join(e.tags)}")
+    ended = f", ended {fmt.when(e.end_time)}" if e.end_time else ""
+    took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
+    console.print(f"started {fmt.when(e.start_time)}{ended}{took} on {e.host or '?'}")
+    if e.parent:
+        console.print(f"child of {e.parent}")
+    _section(console, "params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
+    series = {name: e.series(name).values for name in e.series_names()}
+    metric_rows = []
+    for name, value in flatten(e.metrics).items():
+        line = sparkline(series[name], 30) if name in series else ""
+        metric_rows.append((name, f"{fmt.value(value):>10}  {line}".rstrip()))
+    _section(console, "metrics", metric_rows)
+    _section(console, "results", [(n, p) for n, p in e.results])
+    git = e.git
+    code = [("snapshot", e.snapshot_path or "(none)")]
+    if git:
+        state = "dirty" if git.get("dirty") else "clean"
+        code.append(
+            (
+                "git",
+                f"{git.get('commit') or '(no commit)'} on "
+                f"{git.get('branch') or '(detached)'}, {state}",
+            )
+        )
+        if git.get("diff"):
+            code.append(("uncommitted diff", git["diff"]))
+    _section(console, "code", code)
+    env = e.environment
+    if env:
+        rows = [
+            ("python", f"{env.get('python', '?')} ({env.get('executable', '?')})"),
+            ("platform", env.get("platform") or "?"),
+            ("user", env.get("user") or "?"),
+            ("packages", f"{len(e.packages())} installed"),
+        ]
+        if e.argv:
+            rows.append(("command", " ".join(e.argv)))
+        _section(console, "environment", rows)
+    for stream in ("stdout", "stderr"):
+        text = e.output(stream)
+        if text:
+            lines = text.rstrip("\n").splitlines()
+            console.print()
+            console.print(
+                s(f"{stream} (last {min(_TAIL, len(lines))} of {len(lines)} lines)", "bold")
+            )
+            for line in lines[-_TAIL:]:
+                console.print(f"  {line}")
+    if e.error:
+        console.print()
+        console.print(s(f"error: {e.error.get('type')}: {e.error.get('message')}", "red", "bold"))
+        for line in (e.error.get("traceback") or "").rstrip().splitlines():
+            console.print(f"  {line}")
+    return 0
+
+
+def diff(args: argparse.Namespace, console: Console) -> int:
+    manager = TmtManager(config=args.config)
+    a, b = manager.run(args.a), manager.run(args.b)
+    params = _changed(flatten(a.params), flatten(b.params))
+    metrics = _changed(flatten(a.metrics), flatten(b.metrics))
+    commits = [(a.git or {}).get("commit"), (b.git or {}).get("commit")]
+    packages = _changed(a.packages(), b.packages())
+    code = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
+    if args.json:
+        console.print(
+            json.dumps(
+                {
+                    "a": a.id,
+                    "b": b.id,
+                    "params": {k: list(v) for k, v in params.items()},
+                    "metrics": {k: list(v) for k, v in metrics.items()},
+                    "git_commit": commits,
+                    "packages": {k: list(v) for k, v in packages.items()},
+                    "code": "\n".join(code),
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+        return 0
+    s = console.style
+    console.print(f"{s('a', 'bold')} {a.id}  {a.name}  {fmt.when(a.start_time)}")
+    console.print(f"{s('b', 'bold')} {b.id}  {b.name}  {fmt.when(b.start_time)}")
+    for title, changes in (("params", params), ("metrics", metrics), ("packages", packages)):
+        if changes:
+            console.print()
+            console.print(s(title, "bold"))
+            console.table(
+                ["", "a", "b"], [[k, _show(x), _show(y)] for k, (x, y) in changes.items()]
+            )
+    if commits[0] != commits[1]:
+        console.print()
+        console.print(
+            f"{s('git commit', 'bold')}: {commits[0] or '(none)'} -> {commits[1] or '(none)'}"
+        )
+    console.print()
+    if not code:
+        console.print(s("code: no differences", "bold"))
+    for line in code:
+        style = ()
+        if line.startswith(("+++", "---")):
+            style = ("bold",)
+        elif line.startswith("+"):
+            style = ("green",)
+        elif line.startswith("-"):
+            style = ("red",)
+        elif line.startswith("@@"):
+            style = ("cyan",)
+        console.print(s(line, *style))
+    return 0
+
+
+def compare(args: argparse.Namespace, console: Console) -> int:
+    manager = TmtManager(config=args.config)
+    entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
+    columns = [
+        {f"params.{k}": v for k, v in flatten(e.params).items()}
+        | {f"metrics.{k}": v for k, v in flatten(e.metrics).items()}
+        for e in entries
+    ]
+    keys: dict[str, None] = {}
+    for column in columns:
+        keys.update(dict.fromkeys(column))
+    rows = []
+    for key in keys:
+        values = [c.get(key) for c in columns]
+        differs = any(
+            json.dumps(v, sort_keys=True, default=str)
+            != json.dumps(values[0], sort_keys=True, default=str)
+            for v in values
+        )
+        rows.append((key, values, differs))
+    if args.json:
+        console.print(
+            json.dumps(
+                {
+                    "runs": [e.id for e in entries],
+                    "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
+        return 0
+    shown = [r for r in rows if r[2] or args.all]
+    headers = ["", *(f"{e.id[:8]} {e.name}" for e in entries)]
+    table, styles = [], []
+    for key, values, differs in shown:
+        label = key if console.color or not differs else f"* {key}"
+        table.append([label, *(_show(v) for v in values)])
+        styles.append(
+            [("bold",) if differs else ()] + [("yellow",) if differs else ()] * len(values)
+        )
+    if not shown:
+        console.message("tmt: the runs' params and metrics are the same (--all shows them)")
+        return 0
+    console.table(headers, table, styles)
+    return 0
+
+
+def _section(console: Console, title: str, rows: list[tuple[str, str]]) -> None:
+    if not rows:
+        return
+    console.print()
+    console.print(console.style(title, "bold"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        console.print(f"  {key:<{width}}  {value}")
+
+
+def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    out = {}
+    for key in sorted(set(a) | set(b)):
+        x, y = a.get(key), b.get(key)
+        if json.dumps(x, sort_keys=True, default=str) != json.dumps(y, sort_keys=True, default=str):
+            out[key] = (x, y)
+    return out
+
+
+def _show(value: Any) -> str:
+    return "" if value is None else fmt.value(value)
