@@ -138,3 +138,64 @@ class TestSubEntries:
         manager = TmtManager()
         manager.set_entry_by_id(parent_id)
         assert list(manager.load_results()) == [("a", 1), ("b", 2)]
+
+
+class TestManyRuns:
+    @pytest.fixture
+    def three(self, project: Path) -> list[str]:
+        import time
+
+        ids = []
+        for name, tags in (("a", ["x"]), ("b", ["x", "y"]), ("a", [])):
+            tmt_recorder(name=name, tags=tags)(lambda: {"acc": 0.5, "cfg": {"lr": 0.1}})()
+            ids.append(TmtManager().last().id)
+            time.sleep(0.01)
+        return ids
+
+    def test_runs_newest_first_with_filters(self, three) -> None:
+        import re
+
+        m = TmtManager()
+        assert [e.id for e in m.runs()] == three[::-1]
+        assert [e.id for e in m.runs(name="a")] == [three[2], three[0]]
+        assert [e.id for e in m.runs(name=re.compile("^[ab]$"), tags="x")] == three[1::-1]
+        assert [e.id for e in m.runs(tags=["x", "y"])] == [three[1]]
+        assert m.runs(since="1h", status="finished")[0].id == three[2]
+        assert m.runs(until="2000-01-01") == []
+
+    def test_last_and_references(self, three) -> None:
+        m = TmtManager()
+        assert m.last().id == three[2] and m.last("b").id == three[1]
+        assert m.run("last~2").id == three[0]
+        assert m.set_entry(three[1][:5]).id == three[1]
+        assert m.set_entry_by_id(three[1][:5]).id == three[1]
+        with pytest.raises(EntryNotFound, match="no run named 'zz'"):
+            m.last("zz")
+
+    def test_to_dataframe(self, three) -> None:
+        df = TmtManager().to_dataframe()
+        assert list(df["id"]) == three[::-1]
+        assert {
+            "name",
+            "status",
+            "started",
+            "duration",
+            "tags",
+            "metrics.acc",
+            "metrics.cfg.lr",
+        } <= set(df.columns)
+        assert df["metrics.cfg.lr"].tolist() == [0.1, 0.1, 0.1]
+
+    def test_to_dataframe_without_pandas_names_the_extra(self, three, monkeypatch) -> None:
+        import builtins
+
+        real_import = builtins.__import__
+
+        def no_pandas(name, *args, **kwargs):
+            if name == "pandas":
+                raise ImportError("no pandas")
+            return real_import(name, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "__import__", no_pandas)
+        with pytest.raises(ImportError, match=r"ThatMetricTimeline\[pandas\]"):
+            TmtManager().to_dataframe()

@@ -1,0 +1,42 @@
+"""Run references: ids, prefixes, last, last~N, names and NAME~N."""
+
+from __future__ import annotations
+
+import pytest
+
+from tmt.entry import Entry
+from tmt.errors import EntryNotFound
+from tmt.refs import AmbiguousReference, resolve
+
+RUNS = [  # oldest first, as the store lists them
+    Entry({"id": "aa11aa11aa11", "name": "mnist", "start_time": 1}, "/"),
+    Entry({"id": "aa22bb22bb22", "name": "cifar", "start_time": 2}, "/"),
+    Entry({"id": "cc33cc33cc33", "name": "mnist", "start_time": 3}, "/"),
+]
+
+
+class TestResolve:
+    @pytest.mark.parametrize(
+        ("ref", "expected"),
+        [
+            ("aa22bb22bb22", "aa22bb22bb22"),  # a full id
+            ("cc3", "cc33cc33cc33"),  # a unique prefix
+            ("last", "cc33cc33cc33"),
+            ("last~1", "aa22bb22bb22"),
+            ("last~2", "aa11aa11aa11"),
+            ("mnist", "cc33cc33cc33"),  # the newest of an experiment
+            ("mnist~1", "aa11aa11aa11"),
+            (" cifar ", "aa22bb22bb22"),
+        ],
+    )
+    def test_references(self, ref: str, expected: str) -> None:
+        assert resolve(ref, RUNS).id == expected
+
+    def test_an_ambiguous_prefix_lists_the_candidates(self) -> None:
+        with pytest.raises(AmbiguousReference, match=r"'aa' matches 2 runs: aa11.*\(mnist\), aa22"):
+            resolve("aa", RUNS)
+
+    @pytest.mark.parametrize("ref", ["zz", "last~3", "mnist~2", "", "nope~1"])
+    def test_nothing_matches(self, ref: str) -> None:
+        with pytest.raises(EntryNotFound):
+            resolve(ref, RUNS)
