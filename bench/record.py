@@ -6,6 +6,8 @@ Prints, all measured in this one run (these machines are noisy; compare ratios, 
   and with 10,000 runs already in the store: target <= 5 ms at both, flat in the number of
   runs; beside it, one atomic JSON write (write, fsync, rename) as a yardstick;
 - listing every run of the 10,000-run store through TmtManager, with a cold and a warm index;
+- the ``tmt list`` command on that store (all rows, and ``--limit 20``), printed to a pipe,
+  against ``python -c pass``: target well under a second;
 - ``python -c "import tmt"`` against ``python -c pass``: target <= 2x.
 
 Usage: python bench/record.py [--runs 10000] [--samples 200]
@@ -99,6 +101,23 @@ def listing(directory: Path) -> tuple[float, float, int]:
     return cold, statistics.median(warm), count
 
 
+def command_cost(directory: Path, repeats: int = 5) -> dict[str, float]:
+    """Median seconds of ``tmt list`` variants on the store in ``directory``, output piped."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "tmt list": [sys.executable, "-m", "tmt", "list"],
+        "tmt list --limit 20": [sys.executable, "-m", "tmt", "list", "--limit", "20"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, cmd in commands.items():
+            t0 = time.perf_counter()
+            subprocess.run(cmd, cwd=directory, env=env, check=True, stdout=subprocess.DEVNULL)
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def import_cost(repeats: int = 30) -> tuple[float, float]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     bare, tmt = [], []
@@ -129,6 +148,7 @@ def main() -> None:
         fill_seconds = (time.perf_counter() - t0) / max(1, args.runs - stored)
         big = record_overhead(args.samples)
         cold, warm, count = listing(project)
+        commands = command_cost(project)
         os.chdir(REPO)
 
     bare, tmt = import_cost()
@@ -145,6 +165,12 @@ def main() -> None:
         f"listing {count:,} runs with TmtManager: cold index {cold * 1000:.0f} ms, "
         f"warm {warm * 1000:.0f} ms"
     )
+    base = commands.pop("python -c pass")
+    for name, seconds in commands.items():
+        print(
+            f"{name:<20} on {count:,} runs: {seconds * 1000:.0f} ms "
+            f"(python -c pass: {base * 1000:.0f} ms; target: well under a second)"
+        )
     print(
         f"import: python -c pass {bare * 1000:.1f} ms, python -c 'import tmt' {tmt * 1000:.1f} ms"
         f", ratio {tmt / bare:.2f}x   target <= 2x"
