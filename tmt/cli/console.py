@@ -73,6 +73,8 @@ class Console:
             widths = [min(w, 48) for w in widths]
             while columns > 1 and sum(widths[:columns]) + 2 * (columns - 1) > self.width:
                 columns -= 1
+            others = sum(widths[: columns - 1]) + 2 * (columns - 1)
+            widths[columns - 1] = max(4, min(widths[columns - 1], self.width - others))
         right = right or [False] * len(headers)
 
         def line(cells: Sequence[str], cell_styles: Sequence[tuple[str, ...]]) -> str:
