@@ -92,7 +92,7 @@ def multi_line_chart(
     left, right = _label(x_low), _label(x_high)
     axis = " " * margin + "└" + "─" * cols
     lines.append(axis)
-    gap = max(1, cols + 1 - len(left) - len(right))
+    gap = max(1, cols - len(left) - len(right))
     lines.append(" " * (margin + 1) + left + " " * gap + right)
     return lines, owners
 

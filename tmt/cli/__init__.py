@@ -42,7 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in (listing, showing, managing):
         module.register(commands)
+    tui = commands.add_parser(
+        "tui",
+        help="the terminal app (also: tmt_tui)",
+        description="Browse, search, chart and compare runs in the "
+        "terminal app. Press ? in it for its keys.",
+    )
+    tui.set_defaults(handler=_tui)
     return parser
+
+
+def _tui(args: argparse.Namespace, console: Console) -> int:
+    from ..tui import main as tui_main  # urwid is imported only now
+
+    forwarded = ["--config", args.config] if args.config else []
+    return tui_main(forwarded)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from ..entry import Entry
 
 
 def when(timestamp: float | None) -> str:
@@ -61,3 +64,9 @@ def value(item: Any) -> str:
             return f"{item['$type']}(len={item['len']})"
         return str(item.get("$repr", item["$type"]))
     return str(item)
+
+
+def main_metrics(entries: list[Entry], limit: int | None = None) -> list[str]:
+    """The metrics most of ``entries`` have, most common first: the columns worth showing."""
+    counts = Counter(name for e in entries for name in e.metrics)
+    return [name for name, _ in counts.most_common(limit)]

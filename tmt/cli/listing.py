@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections import Counter
 
 from .. import TmtManager
 from ..flatten import flatten
@@ -112,12 +111,6 @@ def run_json(entry: Entry) -> dict[str, Any]:
     }
 
 
-def main_metrics(entries: list[Entry], limit: int | None = None) -> list[str]:
-    """The metrics most runs have, most common first."""
-    counts = Counter(name for e in entries for name in e.metrics)
-    return [name for name, _ in counts.most_common(limit)]
-
-
 def list_runs(args: argparse.Namespace, console: Console) -> int:
     entries = filtered(args)
     if args.sort:
@@ -133,7 +126,7 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
         return 0
-    metrics = main_metrics(entries)
+    metrics = fmt.main_metrics(entries)
     if args.sort and args.sort in metrics:
         metrics.remove(args.sort)
         metrics.insert(0, args.sort)
@@ -193,7 +186,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     entries = list(reversed(manager.runs(name=args.name)))
     if not entries:
         raise LookupError(f"no runs of an experiment named {args.name!r}")
-    metric = args.metric or next(iter(main_metrics(entries, 1)), None)
+    metric = args.metric or next(iter(fmt.main_metrics(entries, 1)), None)
     if metric is None:
         raise LookupError(f"the runs of {args.name!r} have no metrics")
     points = [(e, _number(e.metrics.get(metric))) for e in entries]

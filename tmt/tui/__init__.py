@@ -1,0 +1,40 @@
+"""``tmt_tui`` (and ``tmt tui``): the terminal app to browse, search, chart and compare runs.
+
+Only this package imports urwid, and only when the app starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Start the app on the store of the working folder (or ``--config``, ``-C DIR``)."""
+    parser = argparse.ArgumentParser(
+        prog="tmt_tui",
+        description="Browse, search, chart and compare the runs recorded with "
+        "tmt. Press ? in the app for its keys.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="a configuration file")
+    parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
+    args = parser.parse_args(argv)
+    try:
+        if args.directory:
+            os.chdir(args.directory)
+        from .app import App
+        from .model import RunsModel
+
+        app = App(RunsModel(config=args.config))
+    except Exception as exc:  # one line, never a traceback
+        if os.environ.get("TMT_DEBUG"):
+            raise
+        sys.stderr.write(f"tmt_tui: error: {exc}\n")
+        return 1
+    app.run()
+    return 0

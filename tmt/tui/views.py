@@ -1,0 +1,315 @@
+"""The terminal app's screens. Each lays out what the model gives it; keys it does not handle
+go to the app, which owns navigation."""
+
+from __future__ import annotations
+
+import json
+
+import urwid
+
+from ..cli import format as fmt
+from ..flatten import flatten
+from ..treediff import tree_diff
+from .keys import KEY_BINDINGS, key_label
+from .widgets import Chart, LazyWalker, Row
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ..entry import Entry
+    from .model import RunsModel
+
+STATUS_ATTR = {
+    "running": "running",
+    "finished": "finished",
+    "failed": "failed",
+    "crashed": "crashed",
+    "interrupted": "interrupted",
+}
+_TAIL = 15
+
+
+class RunsView(urwid.WidgetWrap):
+    """The first screen: a table of runs, newest first, with a header and a status line."""
+
+    def __init__(self, model: RunsModel) -> None:
+        self.model = model
+        self.walker = LazyWalker([], self._row)
+        self.listbox = urwid.ListBox(self.walker)
+        self.status = urwid.Text("", wrap="clip")
+        self.footer = urwid.AttrMap(self.status, "footer")
+        self.frame = urwid.Frame(self.listbox, footer=self.footer)
+        super().__init__(self.frame)
+        self.update()
+
+    @property
+    def focused(self) -> Entry | None:
+        return self.walker.focused_item
+
+    def update(self, message: str | None = None) -> None:
+        """Redraw from the model, keeping the focus on the same run when it is still shown."""
+        current = self.focused
+        keep = (lambda e: e.id == current.id) if current is not None else None
+        self.walker.set_items(self.model.visible, keep)
+        metrics = self.model.metrics[:3]
+        cells = [
+            (2, ""),
+            (None, "name"),
+            (8, "id"),
+            (11, "status"),
+            (16, "started"),
+            (9, "duration"),
+            *((10, m) for m in metrics),
+        ]
+        self.frame.header = urwid.AttrMap(Row(cells, None), "header")
+        self.set_status(message)
+
+    def set_status(self, message: str | None = None) -> None:
+        m = self.model
+        parts = [f"{len(m.visible)} of {len(m.all)} runs"]
+        if m.query:
+            parts.append(f"search: {m.query}")
+        arrow = "↑" if m.reverse else "↓"
+        parts.append(f"sort: {m.sort_key} {arrow}")
+        if m.grouped:
+            parts.append("grouped")
+        if m.marked:
+            parts.append(f"{len(m.marked)} marked")
+        parts.append("? keys")
+        text = "  |  ".join(parts)
+        self.status.set_text(text if message is None else f"{message}  |  {text}")
+
+    def _row(self, entry: Entry) -> Row:
+        mark = ("mark", "● ") if entry.id in self.model.marked else "  "
+        cells = [
+            (2, mark),
+            (None, entry.name),
+            (8, ("dim", entry.id[:8])),
+            (11, (STATUS_ATTR.get(entry.status, ""), entry.status)),
+            (16, fmt.when(entry.start_time)),
+            (9, fmt.duration(entry.duration)),
+            *((10, _metric(entry, m)) for m in self.model.metrics[:3]),
+        ]
+        return Row(cells, entry)
+
+    def refresh_rows(self) -> None:
+        self.walker.refresh()
+        self.set_status()
+
+
+class SearchPrompt(urwid.Edit):
+    """The ``/`` prompt: Enter applies, Esc cancels (both handled by the app)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(("bold", "/"), text)
+
+
+class DetailView(urwid.WidgetWrap):
+    """Everything recorded about one run, with a chart of each logged series."""
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        e = entry
+        body: list[urwid.Widget] = [
+            urwid.Text(
+                [
+                    ("bold", e.name),
+                    "  ",
+                    ("dim", e.id),
+                    "  ",
+                    (STATUS_ATTR.get(e.status, ""), e.status),
+                ]
+            ),
+        ]
+        if e.description:
+            body.append(urwid.Text(e.description))
+        if e.note:
+            body.append(urwid.Text(f"note: {e.note}"))
+        if e.tags:
+            body.append(urwid.Text(f"tags: {', '.join(e.tags)}"))
+        took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
+        body.append(urwid.Text(f"started {fmt.when(e.start_time)}{took} on {e.host or '?'}"))
+        if e.parent:
+            body.append(urwid.Text(f"child of {e.parent}"))
+        if e.error:
+            body += _section("error", [])
+            body.append(urwid.Text(("failed", f"{e.error.get('type')}: {e.error.get('message')}")))
+            body.append(urwid.Text(e.error.get("traceback") or ""))
+        body += _section("params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
+        body += _section("metrics", [(k, fmt.value(v)) for k, v in flatten(e.metrics).items()])
+        names = e.series_names()
+        if names:
+            body += _section("curves", [])
+            for name in names:
+                series = e.series(name)
+                body.append(Chart(name, [(name, series.steps, series.values)]))
+                body.append(urwid.Divider())
+        body += _section("results", [(n, p) for n, p in e.results])
+        git = e.git or {}
+        code = [("snapshot", e.snapshot_path or "(none)")]
+        if git:
+            code.append(
+                (
+                    "git",
+                    f"{git.get('commit') or '(no commit)'} on "
+                    f"{git.get('branch') or '(detached)'}"
+                    f"{', dirty' if git.get('dirty') else ''}",
+                )
+            )
+            if git.get("diff"):
+                code.append(("uncommitted diff", git["diff"]))
+        body += _section("code", code)
+        env = e.environment
+        if env:
+            body += _section(
+                "environment",
+                [
+                    ("python", f"{env.get('python', '?')} ({env.get('executable', '?')})"),
+                    ("platform", env.get("platform") or "?"),
+                    ("user", env.get("user") or "?"),
+                    ("packages", f"{len(e.packages())} installed"),
+                    ("command", " ".join(e.argv)),
+                ],
+            )
+        for stream in ("stdout", "stderr"):
+            lines = e.output(stream).rstrip("\n").splitlines()
+            if lines:
+                body += _section(f"{stream} (last {min(_TAIL, len(lines))} lines)", [])
+                body += [urwid.Text(line, wrap="clip") for line in lines[-_TAIL:]]
+        super().__init__(_scroll(body, f"run {e.id}  |  y copies the snapshot path  |  Esc back"))
+
+
+class CompareView(urwid.WidgetWrap):
+    """Marked runs side by side: params and metrics (differences highlighted), and their
+    curves overlaid, one chart a metric."""
+
+    def __init__(self, entries: list[Entry]) -> None:
+        self.entries = entries
+        columns = [
+            {
+                **{f"params.{k}": v for k, v in flatten(e.params).items()},
+                **{f"metrics.{k}": v for k, v in flatten(e.metrics).items()},
+            }
+            for e in entries
+        ]
+        keys: dict[str, None] = {}
+        for column in columns:
+            keys.update(dict.fromkeys(column))
+        width = max([len(k) for k in keys] + [4]) + 1
+        legend = [
+            urwid.Text([(f"series{i % 6}", "━━ "), f"{e.name} {e.id[:8]}"])
+            for i, e in enumerate(entries)
+        ]
+        body: list[urwid.Widget] = [
+            urwid.Text(("bold", f"comparing {len(entries)} runs")),
+            *legend,
+            urwid.Divider(),
+        ]
+        header = [(width, "")] + [(14, f"{e.id[:8]}") for e in entries]
+        body.append(urwid.Text(_line(header), wrap="clip"))
+        for key in keys:
+            values = [c.get(key) for c in columns]
+            same = len({json.dumps(v, sort_keys=True, default=str) for v in values}) == 1
+            attr = None if same else "differs"
+            cells = [(width, (attr, key))] + [
+                (14, (attr, "" if v is None else fmt.value(v))) for v in values
+            ]
+            body.append(urwid.Text(_line(cells), wrap="clip"))
+        names: dict[str, None] = {}
+        for e in entries:
+            names.update(dict.fromkeys(e.series_names()))
+        for name in names:
+            series = []
+            for e in entries:
+                if name in e.series_names():
+                    s = e.series(name)
+                    series.append((f"{e.name} {e.id[:8]}", s.steps, s.values))
+            body += [urwid.Divider(), Chart(name, series)]
+        super().__init__(_scroll(body, "compare  |  Esc back"))
+
+
+class DiffView(urwid.WidgetWrap):
+    """The unified diff of two runs' code snapshots, scrollable."""
+
+    def __init__(self, a: Entry, b: Entry) -> None:
+        self.pair = (a, b)
+        lines = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
+        body: list[urwid.Widget] = [
+            urwid.Text(("bold", f"code: {a.name} {a.id[:8]}  →  {b.name} {b.id[:8]}")),
+            urwid.Divider(),
+        ]
+        if not lines:
+            body.append(urwid.Text("no differences"))
+        for line in lines:
+            attr = None
+            if line.startswith(("+++", "---")):
+                attr = "bold"
+            elif line.startswith("+"):
+                attr = "added"
+            elif line.startswith("-"):
+                attr = "removed"
+            elif line.startswith("@@"):
+                attr = "hunk"
+            body.append(urwid.Text((attr, line) if attr else line, wrap="clip"))
+        super().__init__(_scroll(body, "diff  |  Esc back"))
+
+
+class HelpView(urwid.WidgetWrap):
+    """All keys, from the binding table."""
+
+    def __init__(self) -> None:
+        rows = [urwid.Text(("bold", "keys")), urwid.Divider()]
+        for binding in KEY_BINDINGS.values():
+            keys = ", ".join(key_label(k) for k in binding["keys"])  # type: ignore[union-attr]
+            rows.append(
+                urwid.Columns([(17, urwid.Text(("bold", keys))), urwid.Text(str(binding["help"]))])
+            )
+        super().__init__(_scroll(rows, "help  |  Esc back"))
+
+
+class EmptyView(urwid.WidgetWrap):
+    """Shown where there is no store: says so, creates nothing."""
+
+    def __init__(self, where: str) -> None:
+        text = urwid.Text(
+            [
+                ("bold", "No runs recorded here yet.\n\n"),
+                f"tmt looked for a store in {where}.\n",
+                "Record a run with @tmt_recorder(name=...), or start tmt_tui in your project's "
+                "folder (or pass --config).\n\nq quits.",
+            ]
+        )
+        super().__init__(urwid.Filler(urwid.Padding(text, left=2, right=2), valign="top"))
+
+
+def _scroll(body: list[urwid.Widget], footer: str) -> urwid.Widget:
+    listbox = urwid.ListBox(urwid.SimpleFocusListWalker(body))
+    return urwid.Frame(listbox, footer=urwid.AttrMap(urwid.Text(footer, wrap="clip"), "footer"))
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> list[urwid.Widget]:
+    out: list[urwid.Widget] = [urwid.Divider(), urwid.Text(("bold", title))]
+    if rows:
+        width = min(30, max(len(k) for k, _ in rows)) + 4  # the indent, and a gap
+        out += [
+            urwid.Columns([(width, urwid.Text(f"  {k}", wrap="clip")), urwid.Text(v)])
+            for k, v in rows
+        ]
+    return out
+
+
+def _line(cells: list[tuple[int | None, Any]]) -> list[Any]:
+    """Markup for one line of fixed-width cells (the flexible one takes the rest... here, 24)."""
+    markup: list[Any] = []
+    for width, content in cells:
+        attr, text = content if isinstance(content, tuple) else (None, content)
+        size = width if width is not None else 24
+        text = text if len(text) <= size else text[: size - 1] + "…"
+        markup.append((attr, text.ljust(size) + " ") if attr else text.ljust(size) + " ")
+    return markup
+
+
+def _metric(entry: Entry, name: str) -> str:
+    value = entry.metrics.get(name)
+    return "" if value is None else fmt.value(value)
