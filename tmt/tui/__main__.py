@@ -1,0 +1,7 @@
+"""``python -m tmt.tui``: the terminal app."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
