@@ -41,15 +41,37 @@ def time_to_screen(project: Path, command: str, marker: str) -> float:
     name = f"tmt-bench-{os.getpid()}-{time.monotonic_ns()}"
     env = f"PYTHONPATH={REPO}"
     t0 = time.perf_counter()
-    started = subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "120",
-                              "-y", "40", "-c", str(project), "-e", env, command],
-                             capture_output=True, text=True)
+    started = subprocess.run(
+        [
+            "tmux",
+            "-L",
+            name,
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "40",
+            "-c",
+            str(project),
+            "-e",
+            env,
+            command,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if started.returncode != 0:
         raise RuntimeError(f"tmux would not start: {started.stderr.strip()}")
     try:
         while True:
-            screen = subprocess.run(["tmux", "-L", name, "capture-pane", "-p", "-t", name],
-                                    capture_output=True, text=True).stdout
+            screen = subprocess.run(
+                ["tmux", "-L", name, "capture-pane", "-p", "-t", name],
+                capture_output=True,
+                text=True,
+            ).stdout
             if marker in screen:
                 return time.perf_counter() - t0
             if time.perf_counter() - t0 > 30:
@@ -75,12 +97,15 @@ def main() -> None:
         app, floor = [], []
         marker = f"{args.runs:,} of {args.runs:,} runs".replace(",", "")
         for _ in range(args.repeat):
-            floor.append(time_to_screen(project, f"{sys.executable} -c \"print('ready')\"; "
-                                        "sleep 5", "ready"))
+            floor.append(
+                time_to_screen(project, f"{sys.executable} -c \"print('ready')\"; sleep 5", "ready")
+            )
             app.append(time_to_screen(project, f"{sys.executable} -m tmt.tui", marker))
     shown, base = statistics.median(app), statistics.median(floor)
-    print(f"tmt_tui on {args.runs:,} runs: first screen in {shown * 1000:.0f} ms "
-          f"(median of {args.repeat}; target < 1000 ms)")
+    print(
+        f"tmt_tui on {args.runs:,} runs: first screen in {shown * 1000:.0f} ms "
+        f"(median of {args.repeat}; target < 1000 ms)"
+    )
     print(f"  python printing one line in the same terminal: {base * 1000:.0f} ms")
 
 

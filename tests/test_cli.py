@@ -325,6 +325,7 @@ class TestUsage:
             "gc",
             "restore",
             "export",
+            "tui",
         ],
     )
     def test_every_command_has_help_and_is_in_the_readme(self, command: str) -> None:

@@ -58,7 +58,7 @@ class RunsView(urwid.WidgetWrap):
             (None, "name"),
             (8, "id"),
             (11, "status"),
-            (16, "started"),
+            (11, "started"),
             (9, "duration"),
             *((10, m) for m in metrics),
         ]
@@ -87,7 +87,7 @@ class RunsView(urwid.WidgetWrap):
             (None, entry.name),
             (8, ("dim", entry.id[:8])),
             (11, (STATUS_ATTR.get(entry.status, ""), entry.status)),
-            (16, fmt.when(entry.start_time)),
+            (11, _short_when(entry.start_time)),
             (9, fmt.duration(entry.duration)),
             *((10, _metric(entry, m)) for m in self.model.metrics[:3]),
         ]
@@ -308,6 +308,11 @@ def _line(cells: list[tuple[int | None, Any]]) -> list[Any]:
         text = text if len(text) <= size else text[: size - 1] + "…"
         markup.append((attr, text.ljust(size) + " ") if attr else text.ljust(size) + " ")
     return markup
+
+
+def _short_when(timestamp: float) -> str:
+    """``11-22 14:05``: the list is about recent runs; the year shows when a run is opened."""
+    return fmt.when(timestamp)[5:]
 
 
 def _metric(entry: Entry, name: str) -> str:
