@@ -33,8 +33,13 @@ _TAIL = 15
 class RunsView(urwid.WidgetWrap):
     """The first screen: a table of runs, newest first, with a header and a status line."""
 
+    #: Widths of the fixed columns (mark, id, status, started, duration) with their gaps, the
+    #: narrowest the name may get, and the width a metric column takes.
+    _FIXED, _NAME_MIN, _METRIC = 2 + 8 + 11 + 11 + 9 + 6, 16, 11
+
     def __init__(self, model: RunsModel) -> None:
         self.model = model
+        self.metric_columns = 3
         self.walker = LazyWalker([], self._row)
         self.listbox = urwid.ListBox(self.walker)
         self.status = urwid.Text("", wrap="clip")
@@ -52,7 +57,7 @@ class RunsView(urwid.WidgetWrap):
         current = self.focused
         keep = (lambda e: e.id == current.id) if current is not None else None
         self.walker.set_items(self.model.visible, keep)
-        metrics = self.model.metrics[:3]
+        metrics = self.model.metrics[: self.metric_columns]
         cells = [
             (2, ""),
             (None, "name"),
@@ -89,13 +94,22 @@ class RunsView(urwid.WidgetWrap):
             (11, (STATUS_ATTR.get(entry.status, ""), entry.status)),
             (11, _short_when(entry.start_time)),
             (9, fmt.duration(entry.duration)),
-            *((10, _metric(entry, m)) for m in self.model.metrics[:3]),
+            *((10, _metric(entry, m)) for m in self.model.metrics[: self.metric_columns]),
         ]
         return Row(cells, entry)
 
     def refresh_rows(self) -> None:
         self.walker.refresh()
         self.set_status()
+
+    def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:
+        # As many metric columns as fit beside a readable name: on a narrow terminal the
+        # name matters more than the third metric.
+        fit = max(0, min(3, (size[0] - self._FIXED - self._NAME_MIN) // self._METRIC))
+        if fit != self.metric_columns:
+            self.metric_columns = fit
+            self.update()
+        return super().render(size, focus)
 
 
 class SearchPrompt(urwid.Edit):
