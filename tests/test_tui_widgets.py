@@ -117,3 +117,41 @@ def test_every_key_on_every_screen_never_crashes(store: Path, command: str, size
             if app.prompt is not None:
                 app.handle_key("esc")
             app.body.render(size, focus=True)
+
+
+class FakeLoop:
+    """Stands in for urwid's MainLoop: only its timer is used."""
+
+    def __init__(self) -> None:
+        self.alarms = []
+
+    def set_alarm_in(self, seconds, callback) -> None:
+        self.alarms.append((seconds, callback))
+
+
+def test_the_list_refreshes_itself_while_runs_are_running(project: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    code = "import time\nfrom tmt import tmt_recorder\ntmt_recorder(name='long')(time.sleep)(60)\n"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=project, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (project / ".tmt" / "runs").exists() or not TmtManager().runs():
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        app = App(RunsModel())
+        assert app.model.any_running()
+        tmt_recorder(name="meanwhile")(lambda: None)()  # a run the app has not seen yet
+        loop = FakeLoop()
+        app._tick(loop, None)
+        assert "meanwhile" in text(app.body, (100, 10))
+        assert loop.alarms  # and it keeps ticking
+    finally:
+        proc.kill()
+        proc.wait()
