@@ -76,5 +76,7 @@ if __name__ == "__main__":
     print("  loss by epoch: " + ", ".join(f"{s}: {v:.4f}" for s, v in zip(steps, losses)))
     print(f"  arguments: {best.params}")
     print(f"  code snapshot: {manager.code_snapshot_path()}")
-    print("\nNow try: tmt list | tmt show last | tmt diff last~1 last | "
-          "tmt timeline logistic_regression | tmt_tui")
+    print(
+        "\nNow try: tmt list | tmt show last | tmt diff last~1 last | "
+        "tmt timeline logistic_regression | tmt_tui"
+    )

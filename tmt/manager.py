@@ -43,15 +43,11 @@ class TmtManager:
         if there is none."""
         entry = self.db.get_entry_by_id(id)
         if entry is None:
-            from .refs import AmbiguousReference
+            from .refs import by_prefix
 
-            prefixed = [e for e in self.store.entries() if e.id.startswith(str(id))]
-            if len(prefixed) > 1:
-                listing = ", ".join(e.id for e in prefixed[:10])
-                raise AmbiguousReference(f"{id!r} matches {len(prefixed)} runs: {listing}")
-            if not prefixed or not id:
+            entry = by_prefix(str(id), self.store.entries())
+            if entry is None:
                 raise EntryNotFound(f"no run with id {id!r} in {self.store.root}")
-            entry = prefixed[0]
         self.entry = entry
         return entry
 
@@ -179,7 +175,7 @@ class TmtManager:
             raise ImportError(
                 "to_dataframe() needs pandas: pip install 'ThatMetricTimeline[pandas]'"
             ) from None
-        from .flatten import flatten
+        from .table import fields
 
         rows = []
         for entry in self.runs() if runs is None else runs:
@@ -195,8 +191,7 @@ class TmtManager:
                 "tags": ",".join(entry.tags),
                 "note": entry.note,
             }
-            row.update({f"params.{k}": v for k, v in flatten(entry.params).items()})
-            row.update({f"metrics.{k}": v for k, v in flatten(entry.metrics).items()})
+            row.update(fields(entry))
             rows.append(row)
         return pd.DataFrame(rows)
 

@@ -36,16 +36,23 @@ def resolve(ref: str, entries: list[Entry]) -> Entry:
     if same_name:
         return _back(same_name, back, ref, f"runs of {base!r}")
     if match is None:
-        found = [e for e in entries if e.id.startswith(ref)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            listing = ", ".join(f"{e.id} ({e.name})" for e in found[:10])
-            more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-            raise AmbiguousReference(
-                f"{ref!r} matches {len(found)} runs: {listing}{more}; give more of the id"
-            )
+        found = by_prefix(ref, entries)
+        if found is not None:
+            return found
     raise EntryNotFound(f"no run matches {ref!r} (an id, an id prefix, last, last~N or a name)")
+
+
+def by_prefix(prefix: str, entries: list[Entry]) -> Entry | None:
+    """The one run whose id starts with ``prefix``; ``None`` if none does. Several are an
+    ``AmbiguousReference`` that lists them."""
+    found = [e for e in entries if prefix and e.id.startswith(prefix)]
+    if len(found) > 1:
+        listing = ", ".join(f"{e.id} ({e.name})" for e in found[:10])
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise AmbiguousReference(
+            f"{prefix!r} matches {len(found)} runs: {listing}{more}; give more of the id"
+        )
+    return found[0] if found else None
 
 
 def _back(newest_first: list[Entry], back: int, ref: str, what: str) -> Entry:

@@ -7,7 +7,7 @@ import json
 import re
 
 from .. import TmtManager
-from ..flatten import flatten
+from ..table import flatten, number
 from ..textchart import line_chart
 from . import format as fmt
 
@@ -114,9 +114,9 @@ def run_json(entry: Entry) -> dict[str, Any]:
 def list_runs(args: argparse.Namespace, console: Console) -> int:
     entries = filtered(args)
     if args.sort:
-        with_metric = [e for e in entries if _number(e.metrics.get(args.sort)) is not None]
-        without = [e for e in entries if _number(e.metrics.get(args.sort)) is None]
-        with_metric.sort(key=lambda e: _number(e.metrics[args.sort]), reverse=not args.asc)
+        with_metric = [e for e in entries if number(e.metrics.get(args.sort)) is not None]
+        without = [e for e in entries if number(e.metrics.get(args.sort)) is None]
+        with_metric.sort(key=lambda e: number(e.metrics[args.sort]), reverse=not args.asc)
         entries = with_metric + without
     if args.limit is not None:
         entries = entries[: max(0, args.limit)]
@@ -189,7 +189,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     metric = args.metric or next(iter(fmt.main_metrics(entries, 1)), None)
     if metric is None:
         raise LookupError(f"the runs of {args.name!r} have no metrics")
-    points = [(e, _number(e.metrics.get(metric))) for e in entries]
+    points = [(e, number(e.metrics.get(metric))) for e in entries]
     if args.json:
         console.print(
             json.dumps(
@@ -223,12 +223,6 @@ def fmt_status_style(status: str) -> str:
     from .console import STATUS_STYLE
 
     return STATUS_STYLE.get(status, "")
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if value == value else None  # NaN sorts nowhere
 
 
 def _any_filter(args: argparse.Namespace) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from .. import TmtManager
-from ..flatten import flatten
+from .. import TmtManager, table
+from ..table import flatten
 from ..textchart import sparkline
 from ..treediff import tree_diff
 from . import format as fmt
@@ -199,23 +199,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
 def compare(args: argparse.Namespace, console: Console) -> int:
     manager = TmtManager(config=args.config)
     entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
-    columns = [
-        {f"params.{k}": v for k, v in flatten(e.params).items()}
-        | {f"metrics.{k}": v for k, v in flatten(e.metrics).items()}
-        for e in entries
-    ]
-    keys: dict[str, None] = {}
-    for column in columns:
-        keys.update(dict.fromkeys(column))
-    rows = []
-    for key in keys:
-        values = [c.get(key) for c in columns]
-        differs = any(
-            json.dumps(v, sort_keys=True, default=str)
-            != json.dumps(values[0], sort_keys=True, default=str)
-            for v in values
-        )
-        rows.append((key, values, differs))
+    rows = table.compare(entries)
     if args.json:
         console.print(
             json.dumps(
@@ -231,17 +215,17 @@ def compare(args: argparse.Namespace, console: Console) -> int:
         return 0
     shown = [r for r in rows if r[2] or args.all]
     headers = ["", *(f"{e.id[:8]} {e.name}" for e in entries)]
-    table, styles = [], []
+    lines, styles = [], []
     for key, values, differs in shown:
         label = key if console.color or not differs else f"* {key}"
-        table.append([label, *(_show(v) for v in values)])
+        lines.append([label, *(_show(v) for v in values)])
         styles.append(
             [("bold",) if differs else ()] + [("yellow",) if differs else ()] * len(values)
         )
     if not shown:
         console.message("tmt: the runs' params and metrics are the same (--all shows them)")
         return 0
-    console.table(headers, table, styles)
+    console.table(headers, lines, styles)
     return 0
 
 
@@ -256,12 +240,8 @@ def _section(console: Console, title: str, rows: list[tuple[str, str]]) -> None:
 
 
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-    out = {}
-    for key in sorted(set(a) | set(b)):
-        x, y = a.get(key), b.get(key)
-        if json.dumps(x, sort_keys=True, default=str) != json.dumps(y, sort_keys=True, default=str):
-            out[key] = (x, y)
-    return out
+    keys = sorted(set(a) | set(b))
+    return {k: (a.get(k), b.get(k)) for k in keys if not table.same(a.get(k), b.get(k))}
 
 
 def _show(value: Any) -> str:

@@ -8,7 +8,7 @@ import sys
 
 import urwid
 
-from .keys import KEY_BINDINGS, is_command
+from .keys import is_command
 from .query import QueryError
 from .views import (
     CompareView,
@@ -220,7 +220,3 @@ class App:
             status(f"copied {path} (OSC 52)")
         except (OSError, ValueError, AttributeError):
             status(f"no clipboard here; the path is {path}")
-
-
-def bindings() -> dict[str, dict[str, object]]:
-    return KEY_BINDINGS

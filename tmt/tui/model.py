@@ -10,6 +10,7 @@ import os
 
 from ..cli.format import main_metrics
 from ..manager import TmtManager
+from ..table import number
 from .query import parse
 
 TYPE_CHECKING = False
@@ -110,9 +111,9 @@ class RunsModel:
         elif key == "name":
             runs.sort(key=lambda e: (e.name.lower(), -e.start_time), reverse=self.reverse)
         else:
-            with_value = [e for e in runs if _number(e.metrics.get(key)) is not None]
-            without = [e for e in runs if _number(e.metrics.get(key)) is None]
-            with_value.sort(key=lambda e: _number(e.metrics[key]), reverse=not self.reverse)
+            with_value = [e for e in runs if number(e.metrics.get(key)) is not None]
+            without = [e for e in runs if number(e.metrics.get(key)) is None]
+            with_value.sort(key=lambda e: number(e.metrics[key]), reverse=not self.reverse)
             runs = with_value + without
         if self.grouped:
             order: dict[str, int] = {}
@@ -120,9 +121,3 @@ class RunsModel:
                 order.setdefault(e.name, len(order))
             runs.sort(key=lambda e: order[e.name])  # stable: keeps the order within groups
         self.visible = runs
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value) if value == value else None

@@ -3,12 +3,11 @@ go to the app, which owns navigation."""
 
 from __future__ import annotations
 
-import json
-
 import urwid
 
+from .. import table
 from ..cli import format as fmt
-from ..flatten import flatten
+from ..table import flatten
 from ..treediff import tree_diff
 from .keys import KEY_BINDINGS, key_label
 from .widgets import Chart, LazyWalker, Row
@@ -200,17 +199,8 @@ class CompareView(urwid.WidgetWrap):
 
     def __init__(self, entries: list[Entry]) -> None:
         self.entries = entries
-        columns = [
-            {
-                **{f"params.{k}": v for k, v in flatten(e.params).items()},
-                **{f"metrics.{k}": v for k, v in flatten(e.metrics).items()},
-            }
-            for e in entries
-        ]
-        keys: dict[str, None] = {}
-        for column in columns:
-            keys.update(dict.fromkeys(column))
-        width = max([len(k) for k in keys] + [4]) + 1
+        rows = table.compare(entries)
+        width = max([len(k) for k, _, _ in rows] + [4]) + 1
         legend = [
             urwid.Text([(f"series{i % 6}", "━━ "), f"{e.name} {e.id[:8]}"])
             for i, e in enumerate(entries)
@@ -222,10 +212,8 @@ class CompareView(urwid.WidgetWrap):
         ]
         header = [(width, "")] + [(14, f"{e.id[:8]}") for e in entries]
         body.append(urwid.Text(_line(header), wrap="clip"))
-        for key in keys:
-            values = [c.get(key) for c in columns]
-            same = len({json.dumps(v, sort_keys=True, default=str) for v in values}) == 1
-            attr = None if same else "differs"
+        for key, values, differs in rows:
+            attr = "differs" if differs else None
             cells = [(width, (attr, key))] + [
                 (14, (attr, "" if v is None else fmt.value(v))) for v in values
             ]

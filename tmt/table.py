@@ -1,0 +1,61 @@
+"""Run data as table cells, for the data frame, the command line and the terminal app: flat
+``a.b.c`` keys, numbers to sort by, and values to compare."""
+
+from __future__ import annotations
+
+import json
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .entry import Entry
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"opt": {"lr": 0.1}}`` as ``{"opt.lr": 0.1}``; summaries (``$type``) stay whole."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not any(k.startswith("$") for k in value):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def fields(entry: Entry) -> dict[str, Any]:
+    """A run's parameters and metrics as ``params.*`` and ``metrics.*`` cells."""
+    cells = {f"params.{k}": v for k, v in flatten(entry.params).items()}
+    cells.update({f"metrics.{k}": v for k, v in flatten(entry.metrics).items()})
+    return cells
+
+
+def number(value: object) -> float | None:
+    """``value`` as a number to sort by, or ``None`` (not a number, a bool, or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if value == value else None
+
+
+def same(a: object, b: object) -> bool:
+    """Whether two cells hold the same value (nested data compared by content)."""
+    return _key(a) == _key(b)
+
+
+def _key(value: object) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def compare(entries: list[Entry]) -> list[tuple[str, list[Any], bool]]:
+    """Runs side by side: for each parameter and metric any of them has, in first-seen
+    order, ``(key, the runs' values, whether they differ)``."""
+    columns = [fields(e) for e in entries]
+    keys: dict[str, None] = {}
+    for column in columns:
+        keys.update(dict.fromkeys(column))
+    rows = []
+    for key in keys:
+        values = [c.get(key) for c in columns]
+        rows.append((key, values, any(not same(v, values[0]) for v in values)))
+    return rows
