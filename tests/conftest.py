@@ -59,3 +59,25 @@ def records(project: Path, tmt_dir: str = ".tmt") -> list[dict]:
         except FileNotFoundError:
             continue
     return found
+
+
+def tmt(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``tmt ARGS`` (as ``python -m tmt``, what the installed script runs)."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "tmt", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ok(*args: str, **kwargs) -> str:
+    proc = tmt(*args, **kwargs)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -160,6 +161,65 @@ class TestErrors:
         with pytest.raises(ConfigError):
             run()
         assert calls == []
+
+
+class TestValuesThatCannotBe:
+    @pytest.mark.parametrize(
+        "key", ["tmt_dir", "results_path", "gitignore_path", "snapshot_max_file_size"]
+    )
+    def test_null_is_an_error_naming_the_key(self, project: Path, key: str) -> None:
+        (project / "c.json").write_text(json.dumps({key: None}))
+        with pytest.raises(ConfigError, match=rf"c\.json: key '{key}' is null"):
+            Configs.from_config("c.json")
+
+    def test_a_nul_character_is_an_error_naming_the_key(self, project: Path) -> None:
+        (project / "c.json").write_text(json.dumps({"results_path": "res\0ults"}))
+        with pytest.raises(ConfigError, match=r"key 'results_path' holds a NUL character"):
+            Configs.from_config("c.json")
+
+    def test_nothing_is_written_before_the_error(self, project: Path) -> None:
+        """The recorder reads the configuration before it creates anything."""
+        (project / "c.json").write_text(json.dumps({"tmt_dir": ".x", "json_db_path": None}))
+        with pytest.raises(ConfigError):
+            tmt_recorder("x", config_path="c.json")(lambda: 1)()
+        assert not (project / ".x").exists()
+
+    @pytest.mark.parametrize(
+        ("config", "key", "what"),
+        [
+            ({"results_path": ".."}, "results_path", "is the working folder"),
+            ({"results_path": "."}, "results_path", "contains"),
+            ({"tmt_dir": "."}, "tmt_dir", "is the working folder"),
+            ({"tmt_dir": ".."}, "tmt_dir", "contains the working folder"),
+            ({"snapshot_target": "../.."}, "snapshot_target", "contains the working folder"),
+            ({"json_db_path": "../db.json"}, "json_db_path", "is the working folder"),
+            ({"results_path": "../src"}, "results_path", "is the snapshot source"),
+            ({"snapshot_target": "results"}, "snapshot_target", "two of tmt's folders"),
+            ({"results_path": "runs"}, "json_db_path", "two of tmt's folders"),
+            ({"results_path": "envs"}, "tmt_dir", "two of tmt's folders"),
+        ],
+    )
+    def test_a_location_that_would_hold_the_project_is_refused(
+        self, project: Path, config: dict, key: str, what: str
+    ) -> None:
+        """tmt deletes what it does not recognise in its own folders: they must be its own."""
+        (project / "src").mkdir()
+        config = {"snapshot_source": "src", **config}
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "config.json").write_text(json.dumps(config))
+        with pytest.raises(ConfigError, match=rf"key.* '{key}'.*{what}"):
+            Configs.load()
+
+    def test_a_link_to_the_project_counts_as_the_project(self, project: Path) -> None:
+        (project / ".tmt").mkdir()
+        os.symlink("..", project / ".tmt" / "elsewhere")
+        (project / ".tmt" / "config.json").write_text('{"results_path": "elsewhere"}')
+        with pytest.raises(ConfigError, match=r"'results_path'.*is the working folder"):
+            Configs.load()
+
+    def test_locations_outside_the_project_are_fine(self, project: Path, tmp_path: Path) -> None:
+        (project / "c.json").write_text(json.dumps({"results_path": str(tmp_path / "scratch")}))
+        assert Configs.from_config("c.json").results_path == str(tmp_path / "scratch")
 
 
 class TestStripComments:

@@ -35,3 +35,61 @@ class TestWriteAtomic:
             jsonfile.write_atomic(str(path), {"v": 2})
             assert old.read().strip().endswith("}")
         assert jsonfile.read(str(path)) == {"v": 2}
+
+
+class TestSafeReading:
+    """Reading a file of the store can never hang, nor read without end."""
+
+    def test_a_fifo_is_refused_without_blocking(self, tmp_path: Path) -> None:
+        os.mkfifo(tmp_path / "run.json")
+        with pytest.raises(OSError, match=r"not a regular file \(a FIFO\)"):
+            jsonfile.read(str(tmp_path / "run.json"))
+
+    def test_a_link_to_a_device_is_refused(self, tmp_path: Path) -> None:
+        os.symlink("/dev/zero", tmp_path / "stdout.txt")
+        with pytest.raises(OSError, match="symbolic link"):
+            jsonfile.read_bytes(str(tmp_path / "stdout.txt"), 100)
+        with pytest.raises(OSError, match="character device"):
+            jsonfile.read_bytes(str(tmp_path / "stdout.txt"), 100, follow_symlinks=True)
+
+    def test_a_file_over_the_cap_is_refused(self, tmp_path: Path) -> None:
+        (tmp_path / "big").write_bytes(b"x" * 101)
+        assert jsonfile.read_bytes(str(tmp_path / "big"), 101) == b"x" * 101
+        with pytest.raises(OSError, match="larger than 100 bytes"):
+            jsonfile.read_bytes(str(tmp_path / "big"), 100)
+
+    def test_json_nested_past_the_recursion_limit_is_a_value_error(self, tmp_path: Path) -> None:
+        (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+        with pytest.raises(ValueError, match="nested too deeply"):
+            jsonfile.read(str(tmp_path / "deep.json"))
+
+    def test_text_that_is_not_utf8_is_read_with_replacements(self, tmp_path: Path) -> None:
+        (tmp_path / "out.txt").write_bytes(b"ok \xff\xfe end")
+        assert jsonfile.read_text(str(tmp_path / "out.txt"), 100) == "ok \ufffd\ufffd end"
+
+
+class TestNames:
+    def test_a_file_name_that_is_not_utf8_round_trips(self, tmp_path: Path) -> None:
+        """Paths from os.listdir may hold lone surrogates; they are kept, as JSON escapes."""
+        name = os.fsdecode(b"caf\xe9.py")
+        jsonfile.write_atomic(str(tmp_path / "r.json"), {"left_out": [name]})
+        assert jsonfile.read(str(tmp_path / "r.json")) == {"left_out": [name]}
+
+    def test_temporary_files_are_hidden_and_name_their_writer(self, tmp_path: Path) -> None:
+        from tmt.liveness import is_debris, is_temp_name
+
+        seen = []
+        real_replace = os.replace
+
+        def spy(src, dst):
+            seen.append(os.path.basename(src))
+            real_replace(src, dst)
+
+        os.replace = spy
+        try:
+            jsonfile.write_atomic(str(tmp_path / ("r" * 240 + ".json")), {"v": 1})
+        finally:
+            os.replace = real_replace
+        (name,) = seen
+        assert name.startswith(".") and is_temp_name(name) and len(name) < 60
+        assert not is_debris(name, 0.0)  # its writer, this process, is alive

@@ -9,8 +9,21 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tmt import TmtManager
-from tmt.liveness import STALE_AFTER, effective_status, pid_alive, this_host
+from tmt.liveness import (
+    DEBRIS_AGE,
+    STALE_AFTER,
+    effective_status,
+    is_debris,
+    is_temp_name,
+    machine,
+    pid_alive,
+    temp_name,
+    this_host,
+)
+from tmt.maintenance import RunningRunError
 
 from conftest import REPO, records
 
@@ -99,6 +112,20 @@ class TestEffectiveStatus:
         stale = self.record(host="elsewhere", pid=1, heartbeat_time=time.time() - STALE_AFTER - 1)
         assert effective_status(stale) == "crashed"
 
+    def test_another_pid_namespace_of_this_host_is_judged_by_its_heartbeat(self) -> None:
+        """A container with the host's name sees other pids: its pid says nothing here."""
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        fresh = self.record(pid=dead.pid, pid_namespace="4026530000")
+        assert effective_status(fresh) == "running"
+        stale = dict(fresh, heartbeat_time=time.time() - STALE_AFTER - 1)
+        assert effective_status(stale) == "crashed"
+        assert effective_status(self.record(pid=dead.pid, boot_id="another boot")) == "running"
+
+    def test_records_from_before_namespaces_were_recorded_use_the_pid(self) -> None:
+        assert effective_status(self.record()) == "running"
+        assert effective_status(self.record(process_start="1")) == "crashed"
+
     def test_a_zombie_is_not_alive(self) -> None:
         proc = subprocess.Popen([sys.executable, "-c", "pass"])
         stat = Path(f"/proc/{proc.pid}/stat")
@@ -107,6 +134,66 @@ class TestEffectiveStatus:
             assert not pid_alive(proc.pid)
         finally:
             proc.wait()
+
+
+class TestOtherNamespace:
+    def test_a_live_run_in_another_pid_namespace_is_running_and_kept(self, project: Path) -> None:
+        """A run started in its own PID namespace (as in a container) is not taken for dead,
+        and tmt rm will not delete it without --force."""
+        code = "import time, tmt\ntmt.tmt_recorder(name='box')(time.sleep)(60)\n"
+        probe = subprocess.run(
+            ["unshare", "-Urpf", "--mount-proc", "true"], capture_output=True, check=False
+        )
+        if probe.returncode != 0:
+            pytest.skip(f"cannot make a PID namespace here: {probe.stderr.decode().strip()}")
+        proc = subprocess.Popen(
+            ["unshare", "-Urpf", "--mount-proc", sys.executable, "-c", code],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
+        try:
+            wait_for(lambda: any(r["status"] == "running" for r in records(project)))
+            (record,) = records(project)
+            assert record["pid_namespace"] != machine()["pid_namespace"]
+            assert TmtManager().last().status == "running"
+            with pytest.raises(RunningRunError):
+                TmtManager().delete(["last"])
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+class TestDebris:
+    """Temporary files name their maker, so a dead maker's leftovers can be told apart."""
+
+    def test_a_live_makers_file_is_not_debris(self) -> None:
+        assert not is_debris(temp_name(), mtime=0.0)
+
+    def test_a_dead_makers_file_on_this_machine_is_debris_at_once(self) -> None:
+        code = "from tmt.liveness import temp_name; print(temp_name())"
+        name = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        ).stdout.strip()
+        assert is_temp_name(name)
+        assert is_debris(name, mtime=time.time())
+
+    def test_another_machines_file_is_debris_once_untouched_for_an_hour(self) -> None:
+        name = ".tmt-00000000-1-1.0123abcd.tmp"
+        assert not is_debris(name, mtime=time.time() - 60)
+        assert is_debris(name, mtime=time.time() - DEBRIS_AGE - 1)
+
+    def test_older_temporary_names_are_debris_once_old(self) -> None:
+        for name in (".run.json.123.0123abcd.tmp", "model.pkl.77.deadbeef.tmp", "99.0123456789ab"):
+            assert not is_debris(name, mtime=time.time())
+            assert is_debris(name, mtime=time.time() - DEBRIS_AGE - 1)
+
+    @pytest.mark.parametrize("name", ["model.pkl", "run.json", ".gitignore", "0123456789ab"])
+    def test_other_names_are_never_debris(self, name: str) -> None:
+        assert not is_debris(name, mtime=0.0)
 
 
 class TestHeartbeat:

@@ -110,6 +110,29 @@ class TestErrors:
             loaded = dict(manager.load_results())
         assert loaded["preds"] == first
 
+    def test_a_result_whose_class_is_gone_warns_and_the_next_loads(self, run_python) -> None:
+        """Unpickling needs the class; renamed or deleted since, it costs only that result."""
+        run_python(
+            """
+            from tmt import tmt_recorder, tmt_save
+
+            class Model:
+                pass
+
+            @tmt_recorder(name="gone")
+            def train():
+                tmt_save(Model(), name="model")
+                tmt_save([1, 2], name="preds")
+
+            train()
+            """
+        )
+        manager = TmtManager()
+        manager.set_entry_by_name("gone")
+        with pytest.warns(UserWarning, match=r"'model'.*could not be unpickled.*AttributeError"):
+            loaded = dict(manager.load_results())
+        assert loaded["model"].endswith("model.pkl") and loaded["preds"] == [1, 2]
+
 
 class TestReadOnly:
     def test_a_manager_creates_nothing(self, project: Path) -> None:

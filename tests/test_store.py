@@ -13,7 +13,7 @@ import pytest
 from tmt import Configs, TmtManager, tmt_recorder
 from tmt.store import Store
 
-from conftest import records
+from conftest import records, tmt
 
 
 def record_runs(n: int, name: str = "r") -> None:
@@ -112,6 +112,41 @@ class TestIndex:
         assert len(entries) == 1
 
 
+class TestFilesThatAreNotFiles:
+    """A FIFO, a folder or a link to a device where the store has a file hangs nothing."""
+
+    @pytest.mark.parametrize("name", ["run.json", "annotations.json", "stdout.txt", "metrics.csv"])
+    @pytest.mark.parametrize("kind", ["fifo", "devzero", "folder"])
+    def test_in_a_run_folder(self, project: Path, name: str, kind: str) -> None:
+
+        record_runs(2)
+        victim = project / ".tmt" / "runs" / records(project)[0]["id"] / name
+        if victim.exists():
+            victim.unlink()
+        {"fifo": os.mkfifo, "folder": os.mkdir}.get(kind, lambda p: os.symlink("/dev/zero", p))(
+            victim
+        )
+        listed = tmt("list", "--json", cwd=project)  # a hang is the test's timeout
+        assert listed.returncode == 0, listed.stderr
+        expected = 1 if name == "run.json" else 2
+        assert len(json.loads(listed.stdout)) == expected
+        for ref in ("last", "last~1") if expected == 2 else ("last",):
+            shown = tmt("show", ref, cwd=project)
+            assert shown.returncode == 0, shown.stderr
+
+    def test_the_index_and_the_package_list(self, project: Path) -> None:
+
+        record_runs(2)
+        (project / ".tmt" / "index.json").unlink(missing_ok=True)
+        os.mkfifo(project / ".tmt" / "index.json")
+        for env in (project / ".tmt" / "envs").iterdir():
+            env.unlink()
+            os.symlink("/dev/zero", env)
+        assert tmt("list", cwd=project).returncode == 0
+        assert tmt("show", cwd=project).returncode == 0
+        assert TmtManager().last().packages() == {}
+
+
 LEGACY_DB = {
     "data": [
         {
@@ -192,6 +227,34 @@ class TestLegacyDatabase:
         record_runs(2, name="old_experiment")
         TmtManager().db.get_all_entries()
         assert (legacy / ".tmt" / "tmt_db.json").read_bytes() == before
+
+    def test_odd_entries_are_skipped_and_the_others_read(self, project: Path) -> None:
+        """One odd entry of a 0.1.x database costs that entry, with a warning, not the rest."""
+        odd = [
+            {"id": "s", "date_created": "2020-09-13"},
+            {"id": "m", "date_created": 1, "metrics": [{"name": ["x"], "value": 1}, 5]},
+            {"id": "r", "date_created": 1, "results": [{"name": "a", "path": 3}, "junk"]},
+            {"name": "no id"},
+            "not an entry",
+            {"id": "d", "date_created": 1, "description": 5, "args": ["a"], "other_runs": "x"},
+            {"id": "t", "date_created": True},
+        ]
+        db = {"data": [*LEGACY_DB["data"], *odd]}
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "tmt_db.json").write_text(json.dumps(db))
+        with pytest.warns(UserWarning, match=r"tmt_db\.json: entries skipped: entry 1 \(s\)"):
+            ids = {e.id for e in TmtManager().db.get_all_entries()}
+        assert ids == {
+            "6b1c3f0e-0000-4000-8000-000000000001",
+            "6b1c3f0e-0000-4000-8000-000000000002",
+            "m",
+            "r",
+            "d",
+        }
+
+        for args in (["list"], ["export"], ["show", "m"], ["timeline", "old_experiment"]):
+            proc = tmt(*args, cwd=project)
+            assert proc.returncode == 0, proc.stderr
 
     def test_a_corrupt_old_database_is_skipped_with_a_warning(self, project: Path) -> None:
         (project / ".tmt").mkdir()

@@ -39,6 +39,7 @@ _UNITS = {
     "mib": 2**20,
     "gib": 2**30,
 }
+_MAX_CONFIG = 1024 * 1024
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?)\s*([kmg]i?b|b)?\s*", re.IGNORECASE)
 
 
@@ -70,16 +71,21 @@ class Configs:
         if unknown:
             raise TypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
         where = source or "configuration"
+        for key, value in values.items():
+            if value is None:
+                raise ConfigError(f"{where}: key {key!r} is null; leave it out to use its default")
+            if isinstance(value, str) and "\0" in value:
+                raise ConfigError(f"{where}: key {key!r} holds a NUL character")
         for key, default in _SIZES.items():
             value = values.pop(key, None)
             setattr(self, key, default if value is None else _size(value, key, where))
         for key, value in values.items():
-            if value is not None and not isinstance(value, str):
+            if not isinstance(value, str):
                 raise ConfigError(
                     f"{where}: key {key!r} must be a string path, "
-                    f"got {type(value).__name__} {value!r}"
+                    f"got {type(value).__name__} {value!r:.60}"
                 )
-            if key != "gitignore_path" and value is not None and not value.strip():
+            if key != "gitignore_path" and not value.strip():
                 raise ConfigError(f"{where}: key {key!r} must not be empty")
         self.source = source
         cwd = os.getcwd()
@@ -92,6 +98,7 @@ class Configs:
                 setattr(self, key, tmt_dir)
             else:
                 setattr(self, key, _absolute(value, tmt_dir if under_tmt_dir else cwd))
+        _check_locations(self, cwd, where)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Configs:
@@ -113,10 +120,11 @@ class Configs:
     @classmethod
     def from_config(cls, path: str = CONFIG_PATH) -> Configs:
         """Read the configuration file at ``path``; ``//`` and ``/* */`` comments are allowed."""
+        from .jsonfile import read_bytes
+
         path = os.fspath(path)
         try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
+            text = read_bytes(path, _MAX_CONFIG, follow_symlinks=True).decode("utf-8")
         except FileNotFoundError:
             raise ConfigError(f"{path}: configuration file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -127,6 +135,8 @@ class Configs:
             raise ConfigError(
                 f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
             ) from None
+        except RecursionError:
+            raise ConfigError(f"{path}: not a configuration (JSON nested too deeply)") from None
         return cls.from_dict(data, source=path)
 
     @classmethod
@@ -206,6 +216,69 @@ def _size(value: Any, key: str, where: str) -> int:
             f"as '20MB' or '512KiB'), got {value!r}"
         )
     return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
+def _check_locations(config: Configs, cwd: str, where: str) -> None:
+    """Refuse locations that would put what tmt writes, and cleans up, among the user's files.
+
+    tmt's clean-up deletes what it does not recognise in the folders it owns, so none of them
+    may be, or contain, the working folder, the snapshot source or the configuration file, nor
+    share a folder with another of them.
+    """
+    real = os.path.realpath
+    protected = [
+        ("the working folder", real(cwd)),
+        ("the snapshot source", real(config.snapshot_source)),
+    ]
+    if config.source is not None:
+        protected.append(("the configuration file", real(config.source)))
+    db_folder = real(os.path.dirname(config.json_db_path))  # index.json and runs/ go there
+    owned = [
+        ("results_path", real(config.results_path)),
+        ("snapshot_target", real(config.snapshot_target)),
+        ("json_db_path", os.path.join(db_folder, "runs")),
+        # the link itself, not what it points to
+        (
+            "last_snapshot_link",
+            os.path.join(
+                real(os.path.dirname(config.last_snapshot_link)),
+                os.path.basename(config.last_snapshot_link),
+            ),
+        ),
+    ]
+    # Folders that hold the configuration file by default, but must not hold the project.
+    holders = [("tmt_dir", real(config.tmt_dir)), ("json_db_path", db_folder)]
+    for key, location in holders + owned:
+        for what, path in protected:
+            if (key, location) in holders and what == "the configuration file":
+                continue  # .tmt/config.json lives in the store
+            if _within(path, location):
+                verb = "is" if path == location else "contains"
+                raise ConfigError(
+                    f"{where}: key {key!r} ({location}) {verb} {what}; tmt cleans up the "
+                    "folders it writes to, so they must be its own"
+                )
+    store = real(config.tmt_dir)
+    folders = [
+        ("results_path", real(config.results_path)),
+        ("snapshot_target", real(config.snapshot_target)),
+        ("json_db_path", os.path.join(db_folder, "runs")),
+        ("tmt_dir", real(os.path.join(store, "envs"))),
+    ]
+    for i, (key, location) in enumerate(folders):
+        if _within(store, location):
+            raise ConfigError(f"{where}: key {key!r} ({location}) contains the whole store")
+        for other_key, other in folders[:i]:
+            if _within(other, location) or _within(location, other):
+                raise ConfigError(
+                    f"{where}: keys {other_key!r} and {key!r} put two of tmt's folders in one "
+                    f"place ({location} and {other})"
+                )
+
+
+def _within(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` or inside it."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _absolute(path: str, base: str) -> str:

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import namedtuple
 
+from . import jsonfile
 from .jsonvalue import from_json
 from .liveness import effective_status
+from .record import SCHEMA_VERSION
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
     from typing import Any
 
-#: Version of the run record format (``run.json``); bumped on any incompatible change.
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "Entry", "Metric", "Result", "Series"]
+#: The largest package list, and the largest captured output, read back.
+_MAX_PACKAGES = 16 * 1024 * 1024
+_MAX_OUTPUT = 64 * 1024 * 1024
 
 Metric = namedtuple("Metric", "name value")
 Metric.__doc__ = "A metric of a run: unpacks as ``name, value``."
@@ -159,21 +162,23 @@ class Entry:
         if not path:
             return {}
         try:
-            with open(self.resolve(path), encoding="utf-8") as f:
-                return dict(json.load(f).get("packages") or {})
+            listing = jsonfile.read(self.resolve(path), _MAX_PACKAGES).get("packages")
         except (OSError, ValueError, AttributeError):
             return {}
+        if not isinstance(listing, dict):
+            return {}
+        return {k: v for k, v in listing.items() if isinstance(v, str)}
 
     def output(self, stream: str = "stdout") -> str:
-        """What the run printed to ``stream`` (``"stdout"`` or ``"stderr"``), as captured."""
+        """What the run printed to ``stream`` (``"stdout"`` or ``"stderr"``), as captured
+        (bytes that are not UTF-8 replaced); ``""`` if nothing, or nothing readable, was."""
         if stream not in ("stdout", "stderr"):
             raise ValueError(f"stream must be 'stdout' or 'stderr', got {stream!r}")
         if not self.run_dir:
             return ""
         try:
-            with open(os.path.join(self.run_dir, f"{stream}.txt"), encoding="utf-8") as f:
-                return f.read()
-        except FileNotFoundError:
+            return jsonfile.read_text(os.path.join(self.run_dir, f"{stream}.txt"), _MAX_OUTPUT)
+        except OSError:
             return ""
 
     def series_names(self) -> list[str]:

@@ -98,11 +98,15 @@ def _name_only(pattern: object, body: str) -> bool:
     return "/" not in text.rstrip("/")
 
 
+_MAX_IGNORE_FILE = 16 * 1024 * 1024
+
+
 def read_patterns(path: str) -> list[str]:
     """The lines of the ignore file at ``path``; none (with a warning) if it cannot be read."""
-    try:
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read().splitlines()
+    from .jsonfile import read_text
+
+    try:  # a FIFO named .gitignore must not hang the run; git follows links to ignore files
+        return read_text(path, _MAX_IGNORE_FILE, follow_symlinks=True).splitlines()
     except FileNotFoundError:
         return []
     except OSError as exc:

@@ -15,20 +15,26 @@ import time
 import warnings
 
 from . import jsonfile
+from .record import check
 
-INDEX_SCHEMA = 2
+INDEX_SCHEMA = 3  # 3: records are checked (record.check) before they are cached
 RECORD_NAME = "run.json"
 ANNOTATIONS_NAME = "annotations.json"
 # A record modified this recently may be modified again within the filesystem's timestamp
 # granularity, unnoticed; such records are re-read every time rather than trusted from cache.
 _RACY_NS = 2_000_000_000
+#: The largest ``run.json`` or ``annotations.json`` read, and the largest index.
+MAX_RECORD = 64 * 1024 * 1024
+MAX_INDEX = 4 * 1024 * 1024 * 1024
 
 
 def load_records(runs_dir: str, index_path: str) -> list[dict]:
     """Every readable run record under ``runs_dir``, in no particular order.
 
     Refreshes the index at ``index_path`` when anything changed, if the store is writable.
-    A record that cannot be read is skipped with a warning naming its file.
+    A record that cannot be read is skipped with a warning naming its file; one with fields
+    of the wrong type is kept without them (see :func:`tmt.record.check`), with a warning.
+    Entries that are not real folders (symbolic links among them) are not runs.
     """
     try:
         entries = list(os.scandir(runs_dir))
@@ -43,13 +49,20 @@ def load_records(runs_dir: str, index_path: str) -> list[dict]:
         if name.startswith("."):
             continue
         try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
             st = entry.stat(follow_symlinks=False)
         except OSError:
             continue
         key = [st.st_ino, st.st_mtime_ns]
         racy = st.st_mtime_ns >= now_ns - _RACY_NS
         cached = cache.get(name)
-        if not racy and cached is not None and cached.get("key") == key:
+        if (
+            not racy
+            and cached is not None
+            and cached.get("key") == key
+            and isinstance(cached.get("record"), dict)
+        ):
             fresh[name] = cached
             continue
         record = read_run(entry.path, name)
@@ -65,42 +78,61 @@ def load_records(runs_dir: str, index_path: str) -> list[dict]:
 
 
 def read_run(run_dir: str, name: str) -> dict | None:
-    """The record of the run in ``run_dir``, with its annotations applied; None if unreadable."""
+    """The record of the run in ``run_dir``, checked, with its annotations applied; ``None`` if
+    there is none or it cannot be read (with a warning naming the file)."""
     record = _read_record(os.path.join(run_dir, RECORD_NAME), name)
     if record is None:
         return None
+    notes = read_annotations(run_dir)
+    if "tags" in notes:
+        record["tags"] = notes["tags"]
+    if "note" in notes:
+        record["note"] = notes["note"]
+    return record
+
+
+def read_annotations(run_dir: str) -> dict:
+    """The tags and note people added to the run in ``run_dir`` (``{}`` if none): only the
+    fields that have their type; an unreadable file is ignored with a warning."""
+    path = os.path.join(run_dir, ANNOTATIONS_NAME)
     try:
-        notes = jsonfile.read(os.path.join(run_dir, ANNOTATIONS_NAME))
+        notes = jsonfile.read(path, MAX_RECORD)
     except FileNotFoundError:
-        return record
+        return {}
     except (OSError, ValueError) as exc:
-        warnings.warn(f"{run_dir}: unreadable {ANNOTATIONS_NAME} ignored: {exc}", stacklevel=4)
-        return record
+        warnings.warn(f"{path}: unreadable annotations ignored: {exc}", stacklevel=5)
+        return {}
+    found: dict = {}
     if isinstance(notes, dict):
         if isinstance(notes.get("tags"), list):
-            record["tags"] = [t for t in notes["tags"] if isinstance(t, str)]
+            found["tags"] = [t for t in notes["tags"] if isinstance(t, str)]
         if isinstance(notes.get("note"), str):
-            record["note"] = notes["note"]
-    return record
+            found["note"] = notes["note"]
+    return found
 
 
 def _read_record(path: str, name: str) -> dict | None:
     try:
-        record = jsonfile.read(path)
+        record = jsonfile.read(path, MAX_RECORD)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError) as exc:
-        warnings.warn(f"{path}: unreadable run record skipped: {exc}", stacklevel=4)
+        warnings.warn(f"{path}: unreadable run record skipped: {exc}", stacklevel=5)
         return None
     if not isinstance(record, dict) or record.get("id") != name:
-        warnings.warn(f"{path}: not a run record (no matching 'id'); skipped", stacklevel=4)
+        warnings.warn(f"{path}: not a run record (no matching 'id'); skipped", stacklevel=5)
         return None
+    problems = check(record)
+    if problems:
+        warnings.warn(
+            f"{path}: fields of the wrong type ignored: {', '.join(problems)}", stacklevel=5
+        )
     return record
 
 
 def _read_index(path: str) -> dict[str, dict]:
     try:
-        data = jsonfile.read(path)
+        data = jsonfile.read(path, MAX_INDEX)
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:

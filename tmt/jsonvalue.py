@@ -99,7 +99,10 @@ def from_json(value: Any) -> Any:
             if key == "$decimal" and type(item) is str:
                 from decimal import Decimal  # only when one is stored: decimal is slow to import
 
-                return Decimal(item)
+                try:
+                    return Decimal(item)
+                except (ArithmeticError, ValueError):  # not a number: shown as the text it is
+                    return item
             if key == "$repr" and type(item) is str:
                 return item
         return {key: from_json(item) for key, item in value.items()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 
@@ -9,6 +10,7 @@ from .config import Configs
 from .db import DbManager
 from .entry import Metric, Series
 from .errors import EntryNotFound
+from .jsonfile import open_regular
 from .store import Store
 
 TYPE_CHECKING = False
@@ -69,7 +71,8 @@ class TmtManager:
         """``(name, object)`` of each result, unpickled; see :meth:`results_paths`.
 
         A result saved with a ``custom_save`` function is yielded as its path, since only that
-        function knows how to read it back; so is one that fails to unpickle (with a warning).
+        function knows how to read it back; so is one that fails to unpickle, whatever the
+        reason (a missing file, a class that no longer exists), with a warning.
         """
         import pickle
 
@@ -80,12 +83,12 @@ class TmtManager:
                     yield name, path
                     continue
                 try:
-                    with open(path, "rb") as f:
+                    with os.fdopen(open_regular(path, follow_symlinks=True), "rb") as f:
                         obj = pickle.load(f)
-                except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                except Exception as exc:  # unpickling runs arbitrary code: anything can fail
                     warnings.warn(
                         f"result {name!r} of run {entry.id} could not be unpickled "
-                        f"({exc}); yielding its path instead",
+                        f"({type(exc).__name__}: {exc}); yielding its path instead",
                         stacklevel=2,
                     )
                     obj = path

@@ -13,9 +13,10 @@ from .config import Configs
 from .environment import PackagesProbe, describe
 from .errors import DuplicatedNameError
 from .gitinfo import GitProbe
-from .liveness import process_start, this_host
+from .liveness import machine, process_start, this_host
 from .output import OutputCapture
 from .params import call_params, signature_of
+from .record import SCHEMA_VERSION
 from .run import (
     ActiveRun,
     activate,
@@ -167,7 +168,7 @@ def start_run(
     environment["packages"] = packages.path
     dest = os.path.join(config.snapshot_target, run_id)
     record: dict[str, Any] = {
-        "schema": 1,
+        "schema": SCHEMA_VERSION,
         "id": run_id,
         "name": name,
         "description": description,
@@ -181,6 +182,7 @@ def start_run(
         "host": this_host(),
         "pid": pid,
         "process_start": process_start(pid),
+        **machine(),
         "cwd": os.getcwd(),
         "argv": list(getattr(sys, "argv", None) or []),
         "parent": parent,

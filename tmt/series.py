@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from typing import Any
 
 SERIES_FILE = "metrics.csv"
+#: The largest ``metrics.csv`` read back, in bytes (some 25 million logged values).
+MAX_SERIES_FILE = 1024 * 1024 * 1024
 _now = time.time
 _HEADER = "name,step,value,time\n"
 
@@ -123,26 +125,36 @@ class SeriesWriter:
 
 
 def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float]]]:
-    """The series in a ``metrics.csv``: name -> (steps, values, times), in logged order."""
+    """The series in a ``metrics.csv``: name -> (steps, values, times), in logged order.
+
+    Lines that are not a logged value (cut by a crash, edited, garbled) are skipped; a file
+    that cannot be read at all gives no series.
+    """
     import csv
+    import io
+
+    from .jsonfile import read_text
 
     series: dict[str, tuple[list[int], list[float], list[float]]] = {}
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            rows = csv.reader(f)
-            next(rows, None)  # the header
-            for row in rows:
-                if len(row) != 4:
-                    continue  # a line cut by a crash
-                try:
-                    step, value, when = int(row[1]), float(row[2]), float(row[3])
-                except ValueError:
-                    continue
-                steps, values, times = series.setdefault(row[0], ([], [], []))
-                steps.append(step)
-                values.append(value)
-                times.append(when)
-    except FileNotFoundError:
+        text = read_text(path, MAX_SERIES_FILE)
+    except OSError:
+        return series
+    rows = csv.reader(io.StringIO(text.replace("\0", ""), newline=""))
+    next(rows, None)  # the header
+    try:
+        for row in rows:
+            if len(row) != 4:
+                continue  # a line cut by a crash
+            try:
+                step, value, when = int(row[1]), float(row[2]), float(row[3])
+            except ValueError:
+                continue
+            steps, values, times = series.setdefault(row[0], ([], [], []))
+            steps.append(step)
+            values.append(value)
+            times.append(when)
+    except csv.Error:  # an unterminated quote, say: keep what came before it
         pass
     return series
 
