@@ -87,7 +87,7 @@ class TestIndex:
         store = Store(Configs())
         store.records()
         (r,) = records(project)
-        store.annotate(r["id"], tags=["best"], note="use this one")
+        assert store.annotate(r["id"], add=["best"], note="use this one") == ["best"]
         (merged,) = store.records()
         assert merged["tags"] == ["best"] and merged["note"] == "use this one"
         assert records(project)[0]["tags"] == []  # run.json itself is untouched

@@ -16,11 +16,11 @@ from . import jsonfile
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 _lock = threading.Lock()
 _packages: dict[str, str] | None = None
-_written: dict[str, str] = {}  # tmt_dir -> the packages file already there
+_text: str | None = None  # the package list as written, once listed
 _described: dict[str, Any] = {}
 
 
@@ -60,32 +60,45 @@ def packages() -> dict[str, str]:
 
 
 def store_packages(tmt_dir: str) -> str | None:
-    """Write the package list under ``tmt_dir/envs`` (once per distinct list); its path there."""
-    listing = packages()
-    cached = _written.get(tmt_dir)
-    if cached is not None:
-        return cached
-    text = jsonfile.dumps({"schema": 1, "packages": listing})
+    """Make sure the package list is under ``tmt_dir/envs`` (once per distinct list); its path
+    there, or ``None`` if it cannot be written.
+
+    An existing list is touched, so that a clean-up running meanwhile sees it as in use (it
+    keeps lists touched recently, and puts back one touched while it was removing it).
+    """
+    text = _listing_text()
     name = hashlib.sha256(text.encode()).hexdigest()[:16]
     relative = f"envs/{name}.json"
     path = os.path.join(tmt_dir, "envs", f"{name}.json")
     try:
-        if not os.path.exists(path):
+        try:
+            os.utime(path, follow_symlinks=False)
+        except FileNotFoundError:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             jsonfile.write_text_atomic(path, text, durable=False)
     except OSError:
         return None
-    _written[tmt_dir] = relative
     return relative
 
 
-class PackagesProbe:
-    """Stores the package list in a background thread; :meth:`result` waits for its path."""
+def _listing_text() -> str:
+    global _text
+    if _text is None:
+        _text = jsonfile.dumps({"schema": 1, "packages": packages()})
+    return _text
 
-    def __init__(self, tmt_dir: str) -> None:
-        self.path: str | None = _written.get(tmt_dir)
+
+class PackagesProbe:
+    """Stores the package list, in a background thread the first time a process does; calls
+    ``on_ready`` with its path (relative to ``tmt_dir``) once it is stored."""
+
+    def __init__(self, tmt_dir: str, on_ready: Callable[[str], None] | None = None) -> None:
+        self.path: str | None = None
         self.thread: threading.Thread | None = None
-        if self.path is None:
+        self.on_ready = on_ready
+        if _text is not None:  # listed already by this process: only a touch is left
+            self.path = store_packages(tmt_dir)
+        else:
             self.thread = threading.Thread(
                 target=self._run, args=(tmt_dir,), name="tmt-packages", daemon=True
             )
@@ -94,8 +107,10 @@ class PackagesProbe:
     def _run(self, tmt_dir: str) -> None:
         try:
             self.path = store_packages(tmt_dir)
+            if self.path is not None and self.on_ready is not None:
+                self.on_ready(self.path)
         except Exception:
-            self.path = None
+            pass  # the package list is context: it never costs the run anything
 
     def result(self, timeout: float = 30.0) -> str | None:
         if self.thread is not None:

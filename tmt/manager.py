@@ -200,22 +200,22 @@ class TmtManager:
 
     # Changing the store -------------------------------------------------------------------
     def tag(self, ref: str, *tags: str) -> list[str]:
-        """Add ``tags`` to a run; returns its tags."""
-        entry = self.run(ref)
-        current = entry.tags + [t for t in tags if t not in entry.tags]
-        self.store.annotate(entry.id, tags=_checked_tags(current))
-        return current
+        """Add ``tags`` to a run; returns its tags. Safe beside other processes tagging it."""
+        return self.store.annotate(self._annotatable(ref).id, add=_checked_tags(list(tags)))
 
     def untag(self, ref: str, *tags: str) -> list[str]:
         """Remove ``tags`` from a run; returns its tags."""
-        entry = self.run(ref)
-        current = [t for t in entry.tags if t not in tags]
-        self.store.annotate(entry.id, tags=current)
-        return current
+        return self.store.annotate(self._annotatable(ref).id, remove=tags)
 
     def note(self, ref: str, text: str) -> None:
         """Attach a note to a run (replacing any earlier note)."""
-        self.store.annotate(self.run(ref).id, note=str(text))
+        self.store.annotate(self._annotatable(ref).id, note=str(text))
+
+    def _annotatable(self, ref: str) -> Entry:
+        entry = self.run(ref)
+        if entry.legacy:
+            raise ValueError(f"run {entry.id} lives in a tmt 0.1.x database, which is only read")
+        return entry
 
     def delete(self, refs: Iterable[str], force: bool = False) -> int:
         """Delete runs and the data only they used; returns the bytes freed. Running runs

@@ -161,7 +161,8 @@ def start_run(
     run_dir = store.run_dir(run_id)
     inherit = enclosing if enclosing is not None and enclosing.store.root == store.root else None
     git = None if inherit is not None else _git_probe(config.snapshot_source)
-    packages = PackagesProbe(config.tmt_dir)
+    ready: list[ActiveRun] = []  # the run, once made, for the package list to be noted in
+    packages = PackagesProbe(config.tmt_dir, on_ready=lambda path: _note_packages(ready, path))
     now = round(time.time(), 6)  # microseconds: what a datetime holds
     pid = os.getpid()
     environment = describe()
@@ -201,6 +202,7 @@ def start_run(
     run = ActiveRun(store, record)
     run.series = SeriesWriter(run_dir)
     run.write()
+    ready.append(run)
     updates: dict[str, Any] = {}
     if inherit is not None:
         updates.update(_share_snapshot(inherit, config, dest))
@@ -208,8 +210,9 @@ def start_run(
         updates.update(_snapshot(run, config))
     if git is not None:
         updates["git"] = git.collect(run_dir)
-    if environment["packages"] is None:  # not known yet: noted when the run ends
-        run.on_end.append(lambda: _note_packages(run, packages))
+    if environment["packages"] is None:  # being listed in the background: noted once stored
+        _note_packages(ready, packages.path)
+        run.on_end.append(lambda: _note_packages(ready, packages.result(timeout=10.0)))
     if updates:
         run.update(**updates)
     capture = OutputCapture(run_dir)
@@ -333,14 +336,16 @@ def _inherited_git(parent: ActiveRun) -> dict | None:
     return git
 
 
-def _note_packages(run: ActiveRun, probe: PackagesProbe) -> None:
-    path = probe.result(timeout=10.0)
-    if path is not None and run.record["environment"].get("packages") != path:
-        environment = dict(run.record["environment"], packages=path)
-        if run.done:
-            run.record["environment"] = environment
-        else:
-            run.update(environment=environment)
+def _note_packages(ready: list[ActiveRun], path: str | None) -> None:
+    """Name the stored package list in the run's record as soon as both exist: a clean-up
+    keeps only the lists records name (and, for a while, those just stored)."""
+    if not ready or path is None:
+        return
+    run = ready[0]
+    with run.lock:
+        if run.record["environment"].get("packages") != path:
+            run.record["environment"] = dict(run.record["environment"], packages=path)
+            run.write()
 
 
 def _check_tags(tags: Iterable[str]) -> list[str]:

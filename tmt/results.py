@@ -53,6 +53,7 @@ def tmt_save(
                 if path not in run.reserved and not os.path.lexists(path):
                     break
                 counter += 1
+        _check_length(name, path)
         run.reserved.add(path)
     try:
         if custom_save is not None:
@@ -101,10 +102,28 @@ def _check_extension(extension: object) -> str:
     return extension
 
 
+def _check_length(name: str, path: str) -> None:
+    """A file name longer than the filesystem takes is refused, naming the result."""
+    try:
+        limit = os.pathconf(os.path.dirname(path), "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        limit = 255
+    length = len(os.fsencode(os.path.basename(path)))
+    if length > limit:
+        raise ResultNameError(
+            f"tmt_save: result name {name!r:.60} makes a file name of {length} bytes; "
+            f"this filesystem takes at most {limit}"
+        )
+
+
 def _pickle_atomic(obj: Any, path: str) -> None:
     import pickle
 
-    tmp = f"{path}.{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    from .liveness import temp_name
+
+    # Short and hidden whatever the result's name; named after this process, so that what a
+    # killed tmt_save leaves is collected by tmt gc.
+    tmp = os.path.join(os.path.dirname(path), temp_name())
     try:
         with open(tmp, "wb") as f:
             pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -26,12 +26,14 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import shutil
 import stat
 import time
 
 from . import jsonfile
 from .ignore import file_checker, folder_layer, is_ignored, root_layer
+from .liveness import is_debris, temp_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -111,12 +113,16 @@ def take_snapshot(
 
 
 def point_last_link(last_link: str, dest: str) -> None:
-    """Make ``last_link`` a relative symlink to ``dest``, replacing any old one atomically."""
+    """Make ``last_link`` a relative symlink to ``dest``, replacing any old link atomically.
+
+    Anything else already there (a file, a folder) is never replaced: ``FileExistsError``.
+    """
     directory = os.path.dirname(last_link)
     os.makedirs(directory, exist_ok=True)
+    if os.path.lexists(last_link) and not os.path.islink(last_link):
+        raise FileExistsError(f"{last_link} exists and is not a symbolic link; not replaced")
     target = os.path.relpath(dest, directory)
-    name = f".{os.path.basename(last_link)}.{os.getpid()}.{os.urandom(4).hex()}"
-    tmp = os.path.join(directory, name)
+    tmp = os.path.join(directory, temp_name())
     os.symlink(target, tmp)
     try:
         os.replace(tmp, last_link)
@@ -172,7 +178,7 @@ class _ObjectStore:
         return True
 
     def temporary(self) -> str:
-        return os.path.join(self.tmp, f"{os.getpid()}.{os.urandom(6).hex()}")
+        return os.path.join(self.tmp, temp_name())
 
 
 class _Staging:
@@ -465,38 +471,69 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
     """Delete the snapshot data that no snapshot uses any more; return (files, bytes) freed.
 
     A tree is kept while a symlink in ``target_root`` points to it (or its id is in ``keep``);
-    an object is kept while a kept tree links to it. Temporary files of snapshots that died
-    half-way are removed too, once they are an hour old.
+    an object is kept while a tree links to it. What snapshots killed half-way left behind is
+    removed once its maker is gone. Safe beside snapshots being taken: a tree is first moved
+    aside, then removed only if no link has come to point to it meanwhile (a snapshot that
+    finds its tree gone builds it anew). Only tmt's own names are ever removed, and nothing
+    is reached through a symbolic link.
     """
-    trees = os.path.join(target_root, ".trees")
-    used = set(keep or ())
-    try:
-        for entry in os.scandir(target_root):
-            if entry.is_symlink():
-                target = os.readlink(entry.path)
-                if target.startswith(".trees" + os.sep):
-                    used.add(target[len(".trees") + 1 :])
-    except FileNotFoundError:
-        return 0, 0
+    trees = _own_folder(target_root, ".trees")
+    used = set(keep or ()) | _linked_trees(target_root)
     freed_files = freed_bytes = 0
-    for entry in _scandir(trees):
-        if entry.name not in used and not entry.name.startswith("."):
-            _remove_tree(entry.path)
-    cutoff = time.time() - 3600
-    for entry in _scandir(os.path.join(target_root, ".tmp")):
+    if trees is not None:
+        aside: dict[str, str] = {}
+        for entry in _scandir(trees):
+            parked = _PARKED.fullmatch(entry.name)
+            if parked is not None:  # left by a clean-up that died: put back, or let go
+                tree, maker = parked.groups()
+                try:
+                    if is_debris(maker, entry.stat(follow_symlinks=False).st_mtime):
+                        aside[tree] = entry.path
+                except OSError:
+                    pass
+            elif _TREE_ID.fullmatch(entry.name) and entry.name not in used:
+                path = os.path.join(trees, f".parked-{entry.name}{temp_name()}")
+                try:
+                    os.rename(entry.path, path)
+                except OSError:
+                    continue
+                aside[entry.name] = path
+        linked = _linked_trees(target_root)  # links made while trees were being moved aside
+        for tree, path in aside.items():
+            if tree in linked:
+                try:
+                    os.rename(path, os.path.join(trees, tree))
+                    continue
+                except OSError:
+                    pass  # built anew meanwhile: this copy is not needed
+            files, size = _remove_counted(path)
+            freed_files += files
+            freed_bytes += size
+    staging = _own_folder(target_root, ".tmp")
+    for entry in _scandir(staging):
         try:
-            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                if entry.is_dir(follow_symlinks=False):
-                    _remove_tree(entry.path)
-                else:
-                    os.unlink(entry.path)
+            if is_debris(entry.name, entry.stat(follow_symlinks=False).st_mtime):
+                _remove_counted(entry.path)
         except OSError:
             pass
-    for bucket in _scandir(os.path.join(target_root, ".objects")):
+    for folder in (target_root, _own_folder(target_root, ".cache")):
+        for entry in _scandir(folder):  # temporary links and caches of killed processes
+            try:
+                if not entry.is_dir(follow_symlinks=False) and is_debris(
+                    entry.name, entry.stat(follow_symlinks=False).st_mtime
+                ):
+                    os.unlink(entry.path)
+            except OSError:
+                pass
+    for bucket in _scandir(_own_folder(target_root, ".objects")):
+        if not _BUCKET.fullmatch(bucket.name) or not bucket.is_dir(follow_symlinks=False):
+            continue
         for entry in _scandir(bucket.path):
+            if not _OBJECT.fullmatch(entry.name):
+                continue
             try:
                 st = entry.stat(follow_symlinks=False)
-                if st.st_nlink == 1:  # no tree links to it
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:  # no tree links to it
                     os.unlink(entry.path)
                     freed_files += 1
                     freed_bytes += st.st_size
@@ -505,8 +542,68 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
     return freed_files, freed_bytes
 
 
-def _scandir(path: str) -> list[os.DirEntry]:
+_TREE_ID = re.compile(r"[0-9a-f]{32}")
+_PARKED = re.compile(r"\.parked-([0-9a-f]{32})(\.tmt-.+\.tmp)")
+_BUCKET = re.compile(r"[0-9a-f]{2}")
+_OBJECT = re.compile(r"[0-9a-f]{62}x?")
+
+
+def _linked_trees(target_root: str) -> set[str]:
+    """The trees the symlinks in ``target_root`` point to."""
+    linked = set()
+    for entry in _scandir(target_root):
+        if entry.is_symlink():
+            try:
+                target = os.readlink(entry.path)
+            except OSError:
+                continue
+            if target.startswith(".trees" + os.sep):
+                linked.add(target[len(".trees") + 1 :])
+    return linked
+
+
+def _own_folder(root: str, name: str) -> str | None:
+    """``root/name`` if it is a real folder (a link to one elsewhere is never cleaned)."""
+    path = os.path.join(root, name)
     try:
-        return list(os.scandir(path))
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        import warnings
+
+        warnings.warn(f"tmt: {path} is a symbolic link; not cleaned up", stacklevel=3)
+    return path if stat.S_ISDIR(mode) else None
+
+
+def _remove_counted(path: str) -> tuple[int, int]:
+    """Remove a folder (or a file); the files and bytes freed (files with no other link)."""
+    files = size = 0
+    if not os.path.isdir(path) or os.path.islink(path):
+        try:
+            st = os.lstat(path)
+            os.unlink(path)
+        except OSError:
+            return 0, 0
+        return (1, st.st_size) if stat.S_ISREG(st.st_mode) and st.st_nlink == 1 else (0, 0)
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                st = os.lstat(os.path.join(folder, name))
+            except OSError:
+                continue
+            if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                files += 1
+                size += st.st_size
+    _remove_tree(path)
+    return files, size
+
+
+def _scandir(path: str | None) -> list[os.DirEntry]:
+    if path is None:
+        return []
+    try:
+        with os.scandir(path) as entries:
+            return list(entries)
     except OSError:
         return []

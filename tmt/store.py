@@ -16,17 +16,24 @@ folder, which it creates exclusively, and no lock is ever taken.
 from __future__ import annotations
 
 import os
+import threading
 import warnings
+from contextlib import contextmanager
 
 from . import jsonfile
 from .entry import Entry
 from .errors import StoreError
-from .index import ANNOTATIONS_NAME, RECORD_NAME, load_records, read_run
+from .index import ANNOTATIONS_NAME, RECORD_NAME, load_records, read_annotations, read_run
 from .legacy import read_legacy_db
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
+
     from .config import Configs
+
+#: The lock file that keeps changes to a run's annotations one at a time.
+LOCK_NAME = ".annotations.lock"
 
 
 class Store:
@@ -73,20 +80,35 @@ class Store:
         """The absolute path of a path as records store it (the inverse of :meth:`relative`)."""
         return os.path.normpath(os.path.join(self.root, path))
 
-    def annotate(self, run_id: str, tags: list[str] | None = None, note: str | None = None) -> None:
-        """Set the tags and/or the note of a run, kept apart from the record the run writes."""
-        path = os.path.join(self.runs_dir, run_id, ANNOTATIONS_NAME)
-        try:
-            current = jsonfile.read(path)
-        except FileNotFoundError:
-            current = {"schema": 1}
-        except (OSError, ValueError):
-            current = {"schema": 1}
-        if tags is not None:
+    def annotate(
+        self,
+        run_id: str,
+        add: Iterable[str] = (),
+        remove: Iterable[str] = (),
+        note: str | None = None,
+    ) -> list[str]:
+        """Add and remove tags of a run and/or set its note; returns its tags.
+
+        Annotations are kept apart from the record the run writes, so the two never overwrite
+        each other, and changed under a lock, so that two people tagging one run at once
+        both get their tags.
+        """
+        run_dir = os.path.join(self.runs_dir, run_id)
+        path = os.path.join(run_dir, ANNOTATIONS_NAME)
+        with _annotations_lock(run_dir):
+            current = {"schema": 1, **read_annotations(run_dir)}
+            tags = current.get("tags")
+            if tags is None:  # never annotated: start from the tags the run was recorded with
+                record = read_run(run_dir, run_id) or {}
+                tags = list(record.get("tags") or ())
+            removed = set(remove)
+            tags = [t for t in tags if t not in removed]
+            tags += [t for t in dict.fromkeys(add) if t not in tags]
             current["tags"] = tags
-        if note is not None:
-            current["note"] = note
-        jsonfile.write_atomic(path, current)
+            if note is not None:
+                current["note"] = note
+            jsonfile.write_atomic(path, current)
+        return tags
 
     def relative(self, path: str) -> str:
         """``path`` as records store it: relative to ``tmt_dir`` when inside it, else absolute."""
@@ -127,6 +149,32 @@ class Store:
             if record["id"] == run_id:
                 return self._entry(record)
         return None
+
+
+_thread_lock = threading.Lock()
+
+
+@contextmanager
+def _annotations_lock(run_dir: str) -> Iterator[None]:
+    """Hold the lock of a run's annotations: across processes, a ``flock`` on a small file in
+    its folder (a POSIX lock on NFS); across threads, one lock for the process."""
+    if not os.path.isdir(run_dir):
+        raise StoreError(f"no run folder {run_dir}")
+    with _thread_lock:
+        fd = os.open(os.path.join(run_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            try:
+                import fcntl
+            except ImportError:  # not POSIX: threads of one process are still kept apart
+                yield
+                return
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
 
 
 def _start_time(record: dict) -> float:
