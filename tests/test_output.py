@@ -88,3 +88,108 @@ class TestCapture:
         parent()
         assert entry("child").output() == "from child\n"
         assert entry("parent").output() == "from parent\nfrom child\n"
+
+
+class TestConcurrentRuns:
+    """Runs in concurrent threads each keep their own output, and print() stays cheap."""
+
+    def test_each_run_of_a_thread_pool_keeps_exactly_its_own_lines(self, project: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        original = sys.stdout, sys.stderr
+
+        @tmt_recorder(name="pool")
+        def work(i: int) -> dict:
+            print(f"line {i}")
+            print(f"error {i}", file=sys.stderr)
+            return {"i": i}
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(work, range(800)))
+        assert (sys.stdout, sys.stderr) == original  # nothing left wrapped
+        runs = TmtManager().runs(name="pool")
+        assert len(runs) == 800
+        for run in runs:
+            assert run.output() == f"line {run.metrics['i']}\n"
+            assert run.output("stderr") == f"error {run.metrics['i']}\n"
+
+    def test_a_thread_the_run_starts_writes_to_that_run(self, project: Path) -> None:
+        @tmt_recorder(name="o")
+        def train():
+            worker = threading.Thread(target=print, args=("from a worker",))
+            worker.start()
+            worker.join()
+
+        train()
+        assert entry("o").output() == "from a worker\n"
+
+    def test_a_stream_replaced_during_the_run_is_left_in_place(self, project: Path) -> None:
+        import io
+
+        original = sys.stdout
+        mine = io.StringIO()
+
+        @tmt_recorder(name="o")
+        def train():
+            print("before")
+            sys.stdout = mine  # the program's own redirection
+            print("to my buffer")
+
+        try:
+            train()
+            assert sys.stdout is mine
+        finally:
+            sys.stdout = original
+        assert mine.getvalue() == "to my buffer\n"
+        assert entry("o").output() == "before\n"
+
+    def test_a_forked_child_never_writes_the_parents_copy(self, project: Path, run_python) -> None:
+        """Buffered output is not written twice, and the child's prints are its own."""
+        run_python(
+            """
+            import os, sys
+            from tmt import tmt_recorder
+
+            @tmt_recorder(name="forker")
+            def train():
+                print("parent before")
+                pid = os.fork()
+                if pid == 0:
+                    print("child")
+                    sys.stdout.flush()
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                print("parent after")
+                return {"ok": 1}
+
+            train()
+            """
+        )
+        assert entry("forker").output() == "parent before\nparent after\n"
+
+    def test_a_forked_child_returning_through_the_run_does_not_write_it(
+        self, project: Path, run_python
+    ) -> None:
+        out = run_python(
+            """
+            import glob, json, os
+            from tmt import tmt_recorder
+
+            @tmt_recorder(name="forker")
+            def train():
+                pid = os.fork()
+                if pid == 0:
+                    return {"who": "child"}  # the child leaves through the wrapper too
+                os.waitpid(pid, 0)
+                (path,) = glob.glob(".tmt/runs/*/run.json")
+                with open(path) as f:
+                    print(json.load(f)["status"])
+                return {"who": "parent"}
+
+            if train() == {"who": "parent"}:
+                print("parent")
+            """
+        )
+        (run,) = TmtManager().runs()
+        assert run.metrics == {"who": "parent"} and run.status == "finished"
+        assert out.stdout.split() == ["running", "parent"]  # the child wrote nothing

@@ -363,3 +363,40 @@ class TestWorkerProcesses:
         assert {t.parent for t in trials} == {sweep.id}
         assert all(t.status == "finished" and len(t.results) == 1 for t in trials)
         assert sweep.status == "finished"
+
+
+class TestReturnedValues:
+    """Whatever the function returns passes through, and the run ends finished."""
+
+    def test_a_dict_that_contains_itself(self, project: Path) -> None:
+        returned = {"acc": 0.9}
+        returned["self"] = returned
+        with pytest.warns(UserWarning, match=r"metrics\['self'\]: contains itself"):
+            got = tmt_recorder(name="cyclic")(lambda: returned)()
+        assert got is returned
+        entry = TmtManager().last()
+        assert entry.status == "finished"
+        assert entry.metrics["acc"] == 0.9 and "{...}" in entry.metrics["self"]
+
+    def test_a_dict_nested_past_the_recursion_limit(self, project: Path) -> None:
+        deep: dict = {}
+        for _ in range(100_000):
+            deep = {"a": deep}
+        with pytest.warns(UserWarning, match="nested more than"):
+            got = tmt_recorder(name="deep")(lambda: {"acc": 1, "deep": deep})()
+        assert got["deep"] is deep
+        entry = TmtManager().last()
+        assert entry.status == "finished" and entry.metrics["acc"] == 1
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # what was written is read back without complaint
+            assert TmtManager().last().metrics["acc"] == 1
+
+    def test_a_value_whose_repr_fails_too(self, project: Path) -> None:
+        class Broken:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr")
+
+        with pytest.warns(UserWarning, match="has no JSON form"):
+            got = tmt_recorder(name="odd")(lambda: {"model": Broken()})()
+        assert isinstance(got["model"], Broken)
+        assert "failing repr" in TmtManager().last().metrics["model"]

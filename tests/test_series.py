@@ -53,7 +53,9 @@ class TestLogging:
         (when,) = entry("s").series("x").times
         assert before <= when <= time.time()
 
-    @pytest.mark.parametrize("value", [1, 0.5, np.float32(0.25), np.int64(2), np.array(3.0), True])
+    @pytest.mark.parametrize(
+        "value", [1, 0.5, np.float32(0.25), np.int64(2), np.array(3.0), 10**300]
+    )
     def test_python_and_numpy_numbers_and_zero_d_arrays(self, project, value) -> None:
         tmt_recorder(name="s")(lambda: tmt_log("x", value))()
         assert entry("s").series("x").values == [float(value)]
@@ -70,6 +72,31 @@ class TestLogging:
 
         with pytest.raises(TypeError, match="the value of 'loss' must be a number"):
             train()
+
+    @pytest.mark.parametrize(
+        ("value", "what"),
+        [
+            ("0.5", "must be a number, got str"),
+            (b"1", "must be a number, got bytes"),
+            (True, "must be a number, got bool"),
+            (np.bool_(True), "must be a number, got bool"),
+            (np.str_("1"), "must be a number, got str"),
+            pytest.param(10**400, "is an int too large for a float", id="big int"),
+            pytest.param(10**5000, "is an int too large for a float", id="huge int"),
+            (1 + 2j, "must be a number, got complex"),
+        ],
+    )
+    def test_what_is_not_a_number_is_refused_naming_the_metric(self, project, value, what):
+        """A string, a bool or bytes is a mistake (a float of it would hide it)."""
+
+        @tmt_recorder(name="s")
+        def train():
+            tmt_log({"acc": value})
+
+        with pytest.raises(TypeError, match=f"tmt_log: the value of 'acc' {what}"):
+            train()
+        with pytest.raises(TypeError, match="the value of 'acc'"):
+            tmt_recorder(name="s")(lambda: tmt_log("acc", value))()
 
     def test_a_fractional_step_is_refused(self, project: Path) -> None:
         with pytest.raises(TypeError, match="must be a whole number"):

@@ -218,6 +218,9 @@ def _size(value: Any, key: str, where: str) -> int:
     return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
 
 
+_checked: set[tuple] = set()  # configurations found sound by this process (each run reads one)
+
+
 def _check_locations(config: Configs, cwd: str, where: str) -> None:
     """Refuse locations that would put what tmt writes, and cleans up, among the user's files.
 
@@ -225,6 +228,15 @@ def _check_locations(config: Configs, cwd: str, where: str) -> None:
     may be, or contain, the working folder, the snapshot source or the configuration file, nor
     share a folder with another of them.
     """
+    key = (cwd, config.source, *(getattr(config, k) for k in _DEFAULTS))
+    if key in _checked:
+        return
+    _find_overlaps(config, cwd, where)
+    if len(_checked) < 1000:
+        _checked.add(key)
+
+
+def _find_overlaps(config: Configs, cwd: str, where: str) -> None:
     real = os.path.realpath
     protected = [
         ("the working folder", real(cwd)),

@@ -102,7 +102,9 @@ class PackagesProbe:
             self.thread = threading.Thread(
                 target=self._run, args=(tmt_dir,), name="tmt-packages", daemon=True
             )
-            self.thread.start()
+            from .termination import start_quiet
+
+            start_quiet(self.thread)
 
     def _run(self, tmt_dir: str) -> None:
         try:
@@ -116,6 +118,15 @@ class PackagesProbe:
         if self.thread is not None:
             self.thread.join(timeout)
         return self.path
+
+
+def _new_lock_in_child() -> None:
+    global _lock
+    _lock = threading.Lock()  # the listing thread of the parent may have held it at the fork
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def _user() -> str | None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from .record import MAX_DEPTH
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -29,45 +31,42 @@ def to_json(value: Any, where: str, problems: list[str]) -> Any:
 
     ``where`` names the value in those descriptions (``"metrics['loss']"``). Never raises for
     an unstorable value: it is kept as ``{"$repr": ...}`` instead, so one odd value never costs
-    a run its record.
+    a run its record. So is a container that contains itself, or that is nested more than
+    :data:`tmt.record.MAX_DEPTH` deep (what a reader would not read back).
     """
+    return _to_json(value, where, problems, set(), 0)
+
+
+def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth: int) -> Any:
     kind = type(value)
     if value is None or kind is str or kind is bool or kind is int:
         return value
     if kind is float:
         return value if math.isfinite(value) else {"$float": _float_name(value)}
-    if isinstance(value, dict):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
-                    key = str(key)
-                else:
-                    problems.append(f"{where}: key {key!r} is not a string; stored as its repr")
-                    key = repr(key)
-            out[key] = to_json(item, f"{where}[{key!r}]", problems)
-        return out
-    if isinstance(value, (list, tuple)):
-        return [to_json(item, f"{where}[{i}]", problems) for i, item in enumerate(value)]
-    if isinstance(value, (set, frozenset)):
-        items = list(value)
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        if id(value) in path:
+            problems.append(f"{where}: contains itself; stored as its repr")
+            return {"$repr": _short_repr(value)}
+        if depth >= MAX_DEPTH - 1:  # the marker itself is one level deeper
+            problems.append(f"{where}: nested more than {MAX_DEPTH} deep; stored as its repr")
+            return {"$repr": _short_repr(value)}
+        path.add(id(value))
         try:
-            items.sort()
-        except TypeError:
-            pass
-        return [to_json(item, f"{where}[{i}]", problems) for i, item in enumerate(items)]
+            return _container(value, where, problems, path, depth + 1)
+        finally:
+            path.discard(id(value))
     if isinstance(value, bool):  # subclasses of bool, int, float, str land here
         return bool(value)
     if isinstance(value, int):
         return int(value)
     if isinstance(value, float):
-        return to_json(float(value), where, problems)
+        return _to_json(float(value), where, problems, path, depth)
     if isinstance(value, str):
         return str(value)
     if kind.__name__ == "Decimal" and kind.__module__ in ("decimal", "_decimal", "_pydecimal"):
         return {"$decimal": str(value)}
     if _is_numpy_scalar(value) or _is_zero_dim(value):
-        return to_json(value.item(), where, problems)
+        return _to_json(value.item(), where, problems, path, depth)
     if hasattr(value, "tolist") and hasattr(value, "shape"):
         size = getattr(value, "size", None)
         size = size() if callable(size) else size  # torch's size is a method
@@ -78,7 +77,7 @@ def to_json(value: Any, where: str, problems: list[str]) -> Any:
             )
             return {"$repr": _summary(value)}
         try:
-            return to_json(value.tolist(), where, problems)
+            return _to_json(value.tolist(), where, problems, path, depth)
         except Exception:  # a broken tolist() must not cost the run its record
             pass
     if hasattr(value, "isoformat") and hasattr(value, "year"):  # date and datetime
@@ -87,6 +86,29 @@ def to_json(value: Any, where: str, problems: list[str]) -> Any:
         return str(value.__fspath__())
     problems.append(f"{where}: a {kind.__name__} has no JSON form; stored as its repr")
     return {"$repr": _short_repr(value)}
+
+
+def _container(value: Any, where: str, problems: list[str], path: set[int], depth: int) -> Any:
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
+                    key = str(key)
+                else:
+                    problems.append(
+                        f"{where}: key {_short_repr(key)} is not a string; stored as its repr"
+                    )
+                    key = _short_repr(key)
+            out[key] = _to_json(item, f"{where}[{key!r}]", problems, path, depth)
+        return out
+    items = list(value)
+    if isinstance(value, (set, frozenset)):
+        try:
+            items.sort()
+        except TypeError:
+            pass
+    return [_to_json(item, f"{where}[{i}]", problems, path, depth) for i, item in enumerate(items)]
 
 
 def from_json(value: Any) -> Any:

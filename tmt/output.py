@@ -1,6 +1,15 @@
 """A run's output: what it prints to stdout and stderr, copied to files in the run's folder
-while still shown live, from any thread, up to a size cap. C extensions and subprocesses that
-write to the file descriptors directly are not captured."""
+while still shown live.
+
+One tee per stream stands in for ``sys.stdout`` and ``sys.stderr`` while any run of the process
+is active, and the original streams are put back when the last one ends (unless something
+replaced the tee meanwhile, in which case it stays and only passes writes through). Each
+write is copied to the runs its thread belongs to, as ``route`` says (the run's own module
+knows), so runs in concurrent threads each keep their own output. Copies are cut at
+``MAX_OUTPUT`` characters; a copy that cannot be written (a full disk) stops, and says what it
+lost, and never raises into the program. Output written to the file descriptors directly (C
+extensions, subprocesses) is not captured.
+"""
 
 from __future__ import annotations
 
@@ -8,98 +17,206 @@ import os
 import sys
 import threading
 import time
+import weakref
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from typing import Any, TextIO
 
 #: Each stream's copy is cut after this many characters (the live output never is).
 MAX_OUTPUT = 10 * 1024 * 1024
 STREAMS = ("stdout", "stderr")
 
+_lock = threading.RLock()  # reentrant: a signal handler may end a run in the middle of a write
+_users = 0  # active runs capturing
+_tees: dict[str, _Tee] = {}
+_open_copies: weakref.WeakSet[_Copy] = weakref.WeakSet()
+
+
+class _Copy:
+    """One run's copy of one stream: a file made on the first write (a silent run leaves
+    none), up to a cap."""
+
+    def __init__(self, path: str, cap: int) -> None:
+        self.path = path
+        self.cap = cap
+        self.left = cap
+        self.file: Any = None
+        self.open = True
+        self.lock = threading.RLock()
+        self.flushed = time.monotonic()
+        self.lost = 0  # characters that could not be written
+        self.error: OSError | None = None
+        self.pid = os.getpid()
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            if not self.open or self.left <= 0:
+                return
+            try:
+                if self.file is None:
+                    self.file = open(self.path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
+                    _open_copies.add(self)
+                chunk = text if len(text) <= self.left else text[: self.left]
+                self.file.write(chunk)
+                self.left -= len(chunk)
+                if self.left <= 0:
+                    self.file.write(f"\n[tmt: output cut here, after {self.cap:,} characters]\n")
+                now = time.monotonic()
+                if now - self.flushed > 1.0:
+                    self.file.flush()
+                    self.flushed = now
+            except (OSError, ValueError) as exc:
+                self._give_up(exc, len(text))
+
+    def _give_up(self, exc: Exception, pending: int) -> None:
+        self.open = False
+        self.lost += pending
+        if isinstance(exc, OSError) and self.error is None:
+            self.error = exc
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()
+            except (OSError, ValueError):
+                pass  # what was buffered is lost too; the copy says so
+
+    def flush(self) -> None:
+        with self.lock:
+            if self.file is not None:
+                try:
+                    self.file.flush()
+                except (OSError, ValueError) as exc:
+                    self._give_up(exc, 0)
+
+    def close(self) -> None:
+        with self.lock:
+            if self.file is not None and self.pid == os.getpid():
+                try:
+                    self.file.close()
+                except (OSError, ValueError) as exc:
+                    self._give_up(exc, 0)
+            self.file = None
+            self.open = False
+
+
+class RunOutput:
+    """The copies of one run's stdout and stderr, as ``<run dir>/stdout.txt`` and
+    ``stderr.txt``."""
+
+    def __init__(self, run_dir: str, cap: int | None = None) -> None:
+        cap = MAX_OUTPUT if cap is None else cap
+        self.copies = {name: _Copy(os.path.join(run_dir, f"{name}.txt"), cap) for name in STREAMS}
+
+    def close(self) -> list[str]:
+        """Finish the copies; what could not be written, if anything, described."""
+        lost = []
+        for name, copy in self.copies.items():
+            copy.close()
+            if copy.error is not None:
+                reason = copy.error.strerror or copy.error
+                lost.append(f"{name} after {copy.cap - copy.left:,} characters ({reason})")
+        return lost
+
 
 class _Tee:
-    """A text stream that writes to the stream it replaces and to a file (created on the first
-    write, so a silent run leaves none); once closed, it only passes writes through (it may
-    outlive its run inside another run's tee)."""
+    """Stands in for ``sys.stdout`` or ``sys.stderr``: writes to the copies of the writing
+    thread's runs, then to the stream it replaced (in that order, so the copy holds all that
+    was shown, even when a signal ends the process at once, or the terminal is gone)."""
 
-    def __init__(self, stream: TextIO, path: str, cap: int) -> None:
+    def __init__(self, stream: TextIO, name: str, route: Callable[[], Iterable[RunOutput]]) -> None:
         self._stream = stream
-        self._path = path
-        self._file: Any = None
-        self._open = True
-        self._left = cap
-        self._cap = cap
-        self._lock = threading.Lock()
-        self._flushed = time.monotonic()
+        self._name = name
+        self._route = route
 
     def write(self, text: str) -> int:
-        written = self._stream.write(text)
-        if self._open and self._left > 0 and text:
-            with self._lock:
-                if self._open and self._left > 0:
-                    self._copy(text)
-        return written
+        if _users and text and isinstance(text, str):
+            for output in self._route():
+                output.copies[self._name].write(text)
+        return self._stream.write(text)
 
-    def _copy(self, text: str) -> None:
-        if self._file is None:
-            try:
-                self._file = open(self._path, "w", encoding="utf-8", errors="replace")  # noqa: SIM115
-            except OSError:
-                self._open = False
-                return
-        chunk = text if len(text) <= self._left else text[: self._left]
-        self._file.write(chunk)
-        self._left -= len(chunk)
-        if self._left <= 0:
-            self._file.write(f"\n[tmt: output cut here, after {self._cap:,} characters]\n")
-        now = time.monotonic()
-        if now - self._flushed > 1.0:
-            self._file.flush()
-            self._flushed = now
-
-    def writelines(self, lines: Any) -> None:
+    def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:
             self.write(line)
 
     def flush(self) -> None:
         self._stream.flush()
-        with self._lock:
-            if self._file is not None:
-                self._file.flush()
-
-    def close_copy(self) -> None:
-        with self._lock:
-            self._open = False
-            if self._file is not None:
-                self._file.close()
-                self._file = None
 
     def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, buffer, ...
         return getattr(self._stream, name)
 
 
-class OutputCapture:
-    """Copies stdout and stderr to ``<run dir>/stdout.txt`` and ``stderr.txt`` until stopped."""
-
-    def __init__(self, run_dir: str, cap: int | None = None) -> None:
-        cap = MAX_OUTPUT if cap is None else cap
-        self.tees: dict[str, _Tee] = {}
+def start(route: Callable[[], Iterable[RunOutput]]) -> None:
+    """A run begins capturing: install the tees if they are not in place."""
+    global _users
+    with _lock:
+        _users += 1
         for name in STREAMS:
-            stream = getattr(sys, name)
-            if stream is None:  # no console (pythonw)
+            current = getattr(sys, name, None)
+            if current is None:  # no console (pythonw)
                 continue
-            tee = _Tee(stream, os.path.join(run_dir, f"{name}.txt"), cap)
-            self.tees[name] = tee
+            if isinstance(current, _Tee):
+                _tees[name] = current
+                continue
+            tee = _Tee(current, name, route)
+            _tees[name] = tee
             setattr(sys, name, tee)
 
-    def stop(self) -> None:
-        """Stop copying; put the original streams back if nobody replaced them since."""
-        for name, tee in self.tees.items():
+
+def stop() -> None:
+    """A run stops capturing; with the last one, put the original streams back (where the tee
+    is still what ``sys`` holds)."""
+    global _users
+    with _lock:
+        _users = max(0, _users - 1)
+        if _users:
+            return
+        for name, tee in _tees.items():
             try:
                 tee.flush()
             except (OSError, ValueError):
                 pass
-            if getattr(sys, name) is tee:
+            if getattr(sys, name, None) is tee:
                 setattr(sys, name, tee._stream)
-            tee.close_copy()
+        _tees.clear()
+
+
+_forking: list[_Copy] = []
+
+
+def _before_fork() -> None:
+    # A forked child must never write the parent's copies: their buffers are emptied, and
+    # held empty (locked) until the fork is done.
+    _forking[:] = list(_open_copies)
+    for copy in _forking:
+        copy.lock.acquire()
+        if copy.file is not None:
+            try:
+                copy.file.flush()
+            except (OSError, ValueError):
+                pass
+
+
+def _after_fork_in_parent() -> None:
+    for copy in _forking:
+        copy.lock.release()
+    _forking.clear()
+
+
+def _after_fork_in_child() -> None:
+    global _lock, _users
+    _lock = threading.RLock()
+    _users = 0
+    for copy in _forking:
+        copy.lock = threading.RLock()
+        copy.open = False  # the parent's; its empty buffer is all the child could flush
+    _forking.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )

@@ -122,7 +122,6 @@ FIELDS: dict[str, Callable[[Any], bool]] = {
     "error": _optional(
         _object({"type": _optional_string, "message": _optional_string, "traceback": _string})
     ),
-    "signal": _optional_string,
     "tmt_version": _optional_string,
     "note": _string,
 }

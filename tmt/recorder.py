@@ -8,13 +8,13 @@ import sys
 import time
 import warnings
 
-from . import __version__
+from . import __version__, output
 from .config import Configs
 from .environment import PackagesProbe, describe
 from .errors import DuplicatedNameError
 from .gitinfo import GitProbe
 from .liveness import machine, process_start, this_host
-from .output import OutputCapture
+from .output import RunOutput
 from .params import call_params, signature_of
 from .record import SCHEMA_VERSION
 from .run import (
@@ -25,6 +25,7 @@ from .run import (
     enter_disabled,
     iso_time,
     leave_disabled,
+    output_targets,
 )
 from .series import SeriesWriter
 from .store import Store
@@ -104,15 +105,15 @@ def tmt_recorder(
                     finally:
                         leave_disabled(token)
                 run = start(args, kwargs)
-                token = activate(run)
                 try:
+                    activate(run)
                     returned = await func(*args, **kwargs)
                 except BaseException as exc:
-                    deactivate(run, token)
-                    run.fail(exc)
+                    end_run(run, exc)
                     raise
-                deactivate(run, token)
-                run.finish(returned)
+                pending = end_run(run, None, returned)
+                if pending is not None:
+                    raise pending
                 return returned
 
             return async_wrapper  # type: ignore[return-value]
@@ -126,20 +127,40 @@ def tmt_recorder(
                 finally:
                     leave_disabled(token)
             run = start(args, kwargs)
-            token = activate(run)
             try:
+                activate(run)
                 returned = func(*args, **kwargs)
             except BaseException as exc:
-                deactivate(run, token)
-                run.fail(exc)
+                end_run(run, exc)
                 raise
-            deactivate(run, token)
-            run.finish(returned)
+            pending = end_run(run, None, returned)
+            if pending is not None:
+                raise pending
             return returned
 
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+def end_run(
+    run: ActiveRun, exc: BaseException | None, returned: Any = None
+) -> KeyboardInterrupt | None:
+    """Deactivate the run and complete its record: failed with ``exc``, or finished with what
+    the function ``returned``. A Ctrl-C pressed meanwhile (a second one, usually) does not
+    stop the record from being written: the ending is done again, and the interrupt is
+    returned for the caller to raise once the record is safe."""
+    pending = None
+    while True:
+        try:
+            deactivate(run)
+            if exc is None:
+                run.finish(returned)
+            else:
+                run.fail(exc)
+            return pending
+        except KeyboardInterrupt as again:
+            pending = again
 
 
 def start_run(
@@ -199,24 +220,30 @@ def start_run(
         "error": None,
         "tmt_version": __version__,
     }
-    run = ActiveRun(store, record)
+    same_process = enclosing is not None and enclosing.pid == pid
+    run = ActiveRun(store, record, parent=enclosing if same_process else None)
     run.series = SeriesWriter(run_dir)
     run.write()
     ready.append(run)
-    updates: dict[str, Any] = {}
-    if inherit is not None:
-        updates.update(_share_snapshot(inherit, config, dest))
-    else:
-        updates.update(_snapshot(run, config))
-    if git is not None:
-        updates["git"] = git.collect(run_dir)
-    if environment["packages"] is None:  # being listed in the background: noted once stored
-        _note_packages(ready, packages.path)
-        run.on_end.append(lambda: _note_packages(ready, packages.result(timeout=10.0)))
-    if updates:
-        run.update(**updates)
-    capture = OutputCapture(run_dir)
-    run.on_end.insert(0, capture.stop)
+    try:  # from here on the run exists: whatever stops its start (Ctrl-C) ends it
+        updates: dict[str, Any] = {}
+        if inherit is not None:
+            updates.update(_share_snapshot(inherit, config, dest))
+        else:
+            updates.update(_snapshot(run, config))
+        if git is not None:
+            updates["git"] = git.collect(run_dir)
+        if environment["packages"] is None:  # being listed in the background: noted once stored
+            _note_packages(ready, packages.path)
+            run.on_end.append(lambda: _note_packages(ready, packages.result(timeout=10.0)))
+        if updates:
+            run.update(**updates)
+        captured = RunOutput(run_dir)
+        output.start(output_targets)
+        run.output = captured  # only once started: ending the run stops it
+    except BaseException as exc:
+        end_run(run, exc)
+        raise
     return run
 
 

@@ -17,6 +17,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections import deque
 
 from .run import current_context_run, current_run
@@ -75,8 +76,12 @@ class SeriesWriter:
         self.steps: dict[str, int] = {}
         self.last: dict[str, float] = {}  # the last value written, by name
         self.names: dict[str, str] = {}  # name -> its CSV field
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # reentrant: a signal handler may end the run mid-flush
         self.file: Any = None
+        self.lost = 0  # values that could not be written
+        self.error: OSError | None = None
+        self.pid = os.getpid()
+        _writers.add(self)
 
     def log(self, name: str, value: Any, step: int | None, now: float) -> None:
         if type(value) is not float:
@@ -89,8 +94,9 @@ class SeriesWriter:
         self.queue.append((name, step, value, now))
 
     def flush(self) -> None:
-        """Write what is queued; safe from any thread."""
-        if not self.queue:
+        """Write what is queued; safe from any thread. What cannot be written (a full disk)
+        is counted as lost, never raised."""
+        if not self.queue or self.pid != os.getpid():
             return
         with self.lock:
             lines = []
@@ -108,20 +114,71 @@ class SeriesWriter:
                 if ms != stamp_ms:  # times are kept to the millisecond: one string per ms
                     stamp_ms, stamp = ms, f"{ms // 1000}.{ms % 1000:03d}"
                 lines.append(f"{field},{step},{value!r},{stamp}\n")
-            if self.file is None:
-                new = not os.path.exists(self.path)
-                self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-                if new:
-                    lines.insert(0, _HEADER)
-            self.file.write("".join(lines))
-            self.file.flush()
+            if self.error is not None:  # the file stopped taking values
+                self.lost += len(lines)
+                return
+            try:
+                if self.file is None:
+                    new = not os.path.exists(self.path)
+                    self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                    if new:
+                        lines.insert(0, _HEADER)
+                self.file.write("".join(lines))
+                self.file.flush()
+            except (OSError, ValueError) as exc:
+                self.lost += len(lines)
+                self.error = exc if isinstance(exc, OSError) else OSError(str(exc))
+                self._drop_file()
 
-    def close(self) -> None:
+    def close(self) -> str | None:
+        """Write the rest and close the file; what could not be written, if anything."""
         self.flush()
         with self.lock:
-            if self.file is not None:
-                self.file.close()
-                self.file = None
+            if self.pid == os.getpid():
+                self._drop_file()
+        if self.lost:
+            return f"{self.lost:,} logged values ({self.error.strerror or self.error})"
+        return None
+
+    def _drop_file(self) -> None:
+        file, self.file = self.file, None
+        if file is not None:
+            try:
+                file.close()
+            except (OSError, ValueError):
+                pass
+
+
+_writers: weakref.WeakSet[SeriesWriter] = weakref.WeakSet()
+_forking: list[SeriesWriter] = []
+
+
+def _before_fork() -> None:
+    # A forked child must never write the parent's file: no write is under way at the fork
+    # (and every write is flushed at once), so the child's copy holds nothing to write.
+    _forking[:] = list(_writers)
+    for writer in _forking:
+        writer.lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for writer in _forking:
+        writer.lock.release()
+    _forking.clear()
+
+
+def _after_fork_in_child() -> None:
+    for writer in _forking:
+        writer.lock = threading.RLock()
+    _forking.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float]]]:
@@ -160,18 +217,39 @@ def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float
 
 
 def _number(name: str, value: Any) -> float:
+    """``value`` as a float: an int, a float, a numpy number or anything whose ``.item()`` is
+    one. Strings, bytes and booleans are refused (a ``TypeError`` naming the metric), as is an
+    int too large for a float."""
     kind = type(value)
-    if kind is int or kind is bool:
-        return float(value)
+    if kind is bool or isinstance(value, (str, bytes, bytearray, bool)):
+        raise TypeError(
+            f"tmt_log: the value of {name!r} must be a number, got {kind.__name__} {_short(value)}"
+        )
     try:
         if hasattr(value, "item") and not isinstance(value, (int, float)):
-            value = value.item()  # numpy scalars, 0-d arrays and tensors
+            item = value.item()  # numpy scalars, 0-d arrays and tensors
+            if isinstance(item, (str, bytes, bool)):
+                raise TypeError
+            value = item
         number = float(value)
+    except OverflowError:
+        bits = value.bit_length() if isinstance(value, int) else "too many"
+        raise TypeError(
+            f"tmt_log: the value of {name!r} is an int too large for a float ({bits} bits)"
+        ) from None
     except (TypeError, ValueError):
         raise TypeError(
-            f"tmt_log: the value of {name!r} must be a number, got {kind.__name__} {value!r:.60}"
+            f"tmt_log: the value of {name!r} must be a number, got {kind.__name__} {_short(value)}"
         ) from None
     return number if not math.isnan(number) else math.nan
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # a broken __repr__, or an int with too many digits to print
+        return "(unprintable)"
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _step(name: str, step: Any) -> int:
