@@ -61,7 +61,22 @@ def _tui(args: argparse.Namespace, console: Console) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``tmt`` command line with ``argv`` (default: ``sys.argv[1:]``)."""
+    import warnings
+
     console = Console()
+    shown = warnings.showwarning
+
+    def show_warning(message: object, *args: object, **kwargs: object) -> None:
+        console.message(f"tmt: warning: {_one_line(message)}")  # one line, escaped
+
+    warnings.showwarning = show_warning  # type: ignore[assignment]
+    try:
+        return _run(argv, console)
+    finally:
+        warnings.showwarning = shown
+
+
+def _run(argv: Sequence[str] | None, console: Console) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -91,11 +106,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: object) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text[3:].lstrip() if text.startswith("tmt:") else text
 
 
 def _version() -> str:

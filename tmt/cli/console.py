@@ -1,12 +1,16 @@
 """Where the CLI writes, and how: colour only on a terminal (never with ``NO_COLOR``), tables
 that fit its width, plain untruncated text when piped. Data goes to stdout, messages to
-stderr."""
+stderr. Table cells and messages never drive the terminal: their control characters are
+shown escaped (see :mod:`tmt.display`); text given to :meth:`Console.print` must be escaped by
+whoever builds it, since it may hold the console's own colours."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+
+from ..display import printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -52,7 +56,7 @@ class Console:
         self.out.write(text + "\n")
 
     def message(self, text: str) -> None:
-        self.err.write(text + "\n")
+        self.err.write(printable(text) + "\n")
 
     def table(
         self,
@@ -64,6 +68,8 @@ class Console:
         """Print ``rows`` under ``headers``, columns aligned (``right`` ones to the right). On a
         terminal, the columns that do not fit its width are dropped from the right and long
         cells cut; piped, nothing is ever cut."""
+        headers = [printable(h) for h in headers]
+        rows = [[printable(cell) for cell in row] for row in rows]
         columns = len(headers)
         widths = [len(h) for h in headers]
         for row in rows:

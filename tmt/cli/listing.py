@@ -7,6 +7,7 @@ import json
 import re
 
 from .. import TmtManager
+from ..display import json_text, printable
 from ..table import flatten, number
 from ..textchart import line_chart
 from . import format as fmt
@@ -121,7 +122,7 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
     if args.limit is not None:
         entries = entries[: max(0, args.limit)]
     if args.json:
-        console.print(json.dumps([run_json(e) for e in entries], ensure_ascii=False, indent=2))
+        console.print(json_text([run_json(e) for e in entries], indent=2))
         return 0
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
@@ -167,16 +168,23 @@ def export(args: argparse.Namespace, console: Console) -> int:
         )
         rows.append(row)
     if args.format == "json":
-        console.print(json.dumps(rows, ensure_ascii=False, indent=2))
+        console.print(json_text(rows, indent=2))
         return 0
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
-    writer = csv.DictWriter(console.out, fieldnames=list(columns), lineterminator="\n")
+    # Piped, the CSV is exact; on a terminal, its text is shown escaped like any other.
+    cell = printable if console.tty else (lambda text: text)
+    writer = csv.DictWriter(console.out, fieldnames=[cell(c) for c in columns], lineterminator="\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(
-            {k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()}
+            {
+                cell(k): cell(json.dumps(v) if isinstance(v, (dict, list)) else v)
+                if isinstance(v, (dict, list, str))
+                else v
+                for k, v in row.items()
+            }
         )
     return 0
 
@@ -192,7 +200,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     points = [(e, number(e.metrics.get(metric))) for e in entries]
     if args.json:
         console.print(
-            json.dumps(
+            json_text(
                 [
                     {"id": e.id, "started": e.to_dict().get("started"), "value": v}
                     for e, v in points
@@ -201,7 +209,8 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
             )
         )
         return 0
-    console.print(console.style(f"{args.name}: {metric} across {len(entries)} runs", "bold"))
+    title = f"{printable(args.name)}: {printable(metric)} across {len(entries)} runs"
+    console.print(console.style(title, "bold"))
     rows = [
         [str(i), e.id[:8], fmt.when(e.start_time), e.status, "" if v is None else fmt.value(v)]
         for i, (e, v) in enumerate(points)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from .. import TmtManager, table
+from ..display import json_text, printable, printable_lines
 from ..table import flatten
 from ..textchart import sparkline
 from ..treediff import tree_diff
@@ -71,22 +70,22 @@ def show(args: argparse.Namespace, console: Console) -> int:
             argv=e.argv,
             run_dir=e.run_dir,
         )
-        console.print(json.dumps(data, ensure_ascii=False, indent=2))
+        console.print(json_text(data, indent=2))
         return 0
-    s = console.style
-    head = f"{s(e.name, 'bold')}  {s(e.id, 'dim')}  {s(e.status, fmt_status_style(e.status))}"
-    console.print(head)
-    if e.description:
-        console.print(e.description)
-    if e.note:
-        console.print(f"note: {e.note}")
+    s, p = console.style, printable
+    status = s(p(e.status), fmt_status_style(e.status))
+    console.print(f"{s(p(e.name), 'bold')}  {s(p(e.id), 'dim')}  {status}")
+    for line in printable_lines(e.description) if e.description else ():
+        console.print(line)
+    for i, line in enumerate(printable_lines(e.note) if e.note else ()):
+        console.print(f"note: {line}" if i == 0 else f"      {line}")
     if e.tags:
-        console.print(f"tags: {', '.join(e.tags)}")
+        console.print(f"tags: {', '.join(p(t) for t in e.tags)}")
     ended = f", ended {fmt.when(e.end_time)}" if e.end_time else ""
     took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
-    console.print(f"started {fmt.when(e.start_time)}{ended}{took} on {e.host or '?'}")
+    console.print(f"started {fmt.when(e.start_time)}{ended}{took} on {p(e.host or '?')}")
     if e.parent:
-        console.print(f"child of {e.parent}")
+        console.print(f"child of {p(e.parent)}")
     _section(console, "params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
     series = {name: e.series(name).values for name in e.series_names()}
     metric_rows = []
@@ -123,7 +122,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
     for stream in ("stdout", "stderr"):
         text = e.output(stream)
         if text:
-            lines = text.rstrip("\n").splitlines()
+            lines = printable_lines(text.rstrip("\n"))
             console.print()
             console.print(
                 s(f"{stream} (last {min(_TAIL, len(lines))} of {len(lines)} lines)", "bold")
@@ -132,8 +131,9 @@ def show(args: argparse.Namespace, console: Console) -> int:
                 console.print(f"  {line}")
     if e.error:
         console.print()
-        console.print(s(f"error: {e.error.get('type')}: {e.error.get('message')}", "red", "bold"))
-        for line in (e.error.get("traceback") or "").rstrip().splitlines():
+        error = f"error: {p(e.error.get('type'))}: {p(e.error.get('message'))}"
+        console.print(s(error, "red", "bold"))
+        for line in printable_lines((e.error.get("traceback") or "").rstrip()):
             console.print(f"  {line}")
     return 0
 
@@ -148,7 +148,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
     code = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
     if args.json:
         console.print(
-            json.dumps(
+            json_text(
                 {
                     "a": a.id,
                     "b": b.id,
@@ -158,15 +158,14 @@ def diff(args: argparse.Namespace, console: Console) -> int:
                     "packages": {k: list(v) for k, v in packages.items()},
                     "code": "\n".join(code),
                 },
-                ensure_ascii=False,
                 indent=2,
                 default=str,
             )
         )
         return 0
-    s = console.style
-    console.print(f"{s('a', 'bold')} {a.id}  {a.name}  {fmt.when(a.start_time)}")
-    console.print(f"{s('b', 'bold')} {b.id}  {b.name}  {fmt.when(b.start_time)}")
+    s, p = console.style, printable
+    console.print(f"{s('a', 'bold')} {p(a.id)}  {p(a.name)}  {fmt.when(a.start_time)}")
+    console.print(f"{s('b', 'bold')} {p(b.id)}  {p(b.name)}  {fmt.when(b.start_time)}")
     for title, changes in (("params", params), ("metrics", metrics), ("packages", packages)):
         if changes:
             console.print()
@@ -177,12 +176,12 @@ def diff(args: argparse.Namespace, console: Console) -> int:
     if commits[0] != commits[1]:
         console.print()
         console.print(
-            f"{s('git commit', 'bold')}: {commits[0] or '(none)'} -> {commits[1] or '(none)'}"
+            f"{s('git commit', 'bold')}: {p(commits[0] or '(none)')} -> {p(commits[1] or '(none)')}"
         )
     console.print()
     if not code:
         console.print(s("code: no differences", "bold"))
-    for line in code:
+    for line in (safe for raw in code for safe in printable_lines(raw)):
         style = ()
         if line.startswith(("+++", "---")):
             style = ("bold",)
@@ -202,12 +201,11 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     rows = table.compare(entries)
     if args.json:
         console.print(
-            json.dumps(
+            json_text(
                 {
                     "runs": [e.id for e in entries],
                     "rows": [{"key": k, "values": v, "differs": d} for k, v, d in rows],
                 },
-                ensure_ascii=False,
                 indent=2,
                 default=str,
             )
@@ -234,6 +232,7 @@ def _section(console: Console, title: str, rows: list[tuple[str, str]]) -> None:
         return
     console.print()
     console.print(console.style(title, "bold"))
+    rows = [(printable(k), printable(v)) for k, v in rows]
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
         console.print(f"  {key:<{width}}  {value}")

@@ -8,6 +8,7 @@ import sys
 
 import urwid
 
+from ..display import printable
 from .keys import is_command
 from .query import QueryError
 from .views import (
@@ -217,6 +218,6 @@ class App:
             stream = out or sys.stdout
             stream.write(sequence)
             stream.flush()
-            status(f"copied {path} (OSC 52)")
+            status(f"copied {printable(path)} (OSC 52)")
         except (OSError, ValueError, AttributeError):
-            status(f"no clipboard here; the path is {path}")
+            status(f"no clipboard here; the path is {printable(path)}")

@@ -7,6 +7,7 @@ import urwid
 
 from .. import table
 from ..cli import format as fmt
+from ..display import printable, printable_lines
 from ..table import flatten
 from ..treediff import tree_diff
 from .keys import KEY_BINDINGS, key_label
@@ -64,7 +65,7 @@ class RunsView(urwid.WidgetWrap):
             (11, "status"),
             (11, "started"),
             (9, "duration"),
-            *((10, m) for m in metrics),
+            *((10, printable(m)) for m in metrics),
         ]
         self.frame.header = urwid.AttrMap(Row(cells, None), "header")
         self.set_status(message)
@@ -88,9 +89,9 @@ class RunsView(urwid.WidgetWrap):
         mark = ("mark", "● ") if entry.id in self.model.marked else "  "
         cells = [
             (2, mark),
-            (None, entry.name),
-            (8, ("dim", entry.id[:8])),
-            (11, (STATUS_ATTR.get(entry.status, ""), entry.status)),
+            (None, printable(entry.name)),
+            (8, ("dim", printable(entry.id[:8]))),
+            (11, (STATUS_ATTR.get(entry.status, ""), printable(entry.status))),
             (11, _short_when(entry.start_time)),
             (9, fmt.duration(entry.duration)),
             *((10, _metric(entry, m)) for m in self.model.metrics[: self.metric_columns]),
@@ -123,32 +124,33 @@ class DetailView(urwid.WidgetWrap):
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
-        e = entry
+        e, p = entry, printable
         body: list[urwid.Widget] = [
             urwid.Text(
                 [
-                    ("bold", e.name),
+                    ("bold", p(e.name)),
                     "  ",
-                    ("dim", e.id),
+                    ("dim", p(e.id)),
                     "  ",
-                    (STATUS_ATTR.get(e.status, ""), e.status),
+                    (STATUS_ATTR.get(e.status, ""), p(e.status)),
                 ]
             ),
         ]
         if e.description:
-            body.append(urwid.Text(e.description))
+            body.append(urwid.Text("\n".join(printable_lines(e.description))))
         if e.note:
-            body.append(urwid.Text(f"note: {e.note}"))
+            body.append(urwid.Text("note: " + "\n".join(printable_lines(e.note))))
         if e.tags:
-            body.append(urwid.Text(f"tags: {', '.join(e.tags)}"))
+            body.append(urwid.Text(f"tags: {', '.join(p(t) for t in e.tags)}"))
         took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
-        body.append(urwid.Text(f"started {fmt.when(e.start_time)}{took} on {e.host or '?'}"))
+        body.append(urwid.Text(f"started {fmt.when(e.start_time)}{took} on {p(e.host or '?')}"))
         if e.parent:
-            body.append(urwid.Text(f"child of {e.parent}"))
+            body.append(urwid.Text(f"child of {p(e.parent)}"))
         if e.error:
             body += _section("error", [])
-            body.append(urwid.Text(("failed", f"{e.error.get('type')}: {e.error.get('message')}")))
-            body.append(urwid.Text(e.error.get("traceback") or ""))
+            error = f"{p(e.error.get('type'))}: {p(e.error.get('message'))}"
+            body.append(urwid.Text(("failed", error)))
+            body.append(urwid.Text("\n".join(printable_lines(e.error.get("traceback") or ""))))
         body += _section("params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
         body += _section("metrics", [(k, fmt.value(v)) for k, v in flatten(e.metrics).items()])
         names = e.series_names()
@@ -156,7 +158,7 @@ class DetailView(urwid.WidgetWrap):
             body += _section("curves", [])
             for name in names:
                 series = e.series(name)
-                body.append(Chart(name, [(name, series.steps, series.values)]))
+                body.append(Chart(p(name), [(p(name), series.steps, series.values)]))
                 body.append(urwid.Divider())
         body += _section("results", [(n, p) for n, p in e.results])
         git = e.git or {}
@@ -186,7 +188,8 @@ class DetailView(urwid.WidgetWrap):
                 ],
             )
         for stream in ("stdout", "stderr"):
-            lines = e.output(stream).rstrip("\n").splitlines()
+            text = e.output(stream).rstrip("\n")
+            lines = printable_lines(text) if text else []
             if lines:
                 body += _section(f"{stream} (last {min(_TAIL, len(lines))} lines)", [])
                 body += [urwid.Text(line, wrap="clip") for line in lines[-_TAIL:]]
@@ -202,7 +205,7 @@ class CompareView(urwid.WidgetWrap):
         rows = table.compare(entries)
         width = max([len(k) for k, _, _ in rows] + [4]) + 1
         legend = [
-            urwid.Text([(f"series{i % 6}", "━━ "), f"{e.name} {e.id[:8]}"])
+            urwid.Text([(f"series{i % 6}", "━━ "), printable(f"{e.name} {e.id[:8]}")])
             for i, e in enumerate(entries)
         ]
         body: list[urwid.Widget] = [
@@ -210,12 +213,12 @@ class CompareView(urwid.WidgetWrap):
             *legend,
             urwid.Divider(),
         ]
-        header = [(width, "")] + [(14, f"{e.id[:8]}") for e in entries]
+        header = [(width, "")] + [(14, printable(e.id[:8])) for e in entries]
         body.append(urwid.Text(_line(header), wrap="clip"))
         for key, values, differs in rows:
             attr = "differs" if differs else None
-            cells = [(width, (attr, key))] + [
-                (14, (attr, "" if v is None else fmt.value(v))) for v in values
+            cells = [(width, (attr, printable(key)))] + [
+                (14, (attr, "" if v is None else printable(fmt.value(v)))) for v in values
             ]
             body.append(urwid.Text(_line(cells), wrap="clip"))
         names: dict[str, None] = {}
@@ -226,8 +229,8 @@ class CompareView(urwid.WidgetWrap):
             for e in entries:
                 if name in e.series_names():
                     s = e.series(name)
-                    series.append((f"{e.name} {e.id[:8]}", s.steps, s.values))
-            body += [urwid.Divider(), Chart(name, series)]
+                    series.append((printable(f"{e.name} {e.id[:8]}"), s.steps, s.values))
+            body += [urwid.Divider(), Chart(printable(name), series)]
         super().__init__(_scroll(body, "compare  |  Esc back"))
 
 
@@ -236,9 +239,11 @@ class DiffView(urwid.WidgetWrap):
 
     def __init__(self, a: Entry, b: Entry) -> None:
         self.pair = (a, b)
-        lines = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
+        raw = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
+        lines = [safe for line in raw for safe in printable_lines(line)]
+        title = printable(f"code: {a.name} {a.id[:8]}  →  {b.name} {b.id[:8]}")
         body: list[urwid.Widget] = [
-            urwid.Text(("bold", f"code: {a.name} {a.id[:8]}  →  {b.name} {b.id[:8]}")),
+            urwid.Text(("bold", title)),
             urwid.Divider(),
         ]
         if not lines:
@@ -292,6 +297,7 @@ def _scroll(body: list[urwid.Widget], footer: str) -> urwid.Widget:
 
 def _section(title: str, rows: list[tuple[str, str]]) -> list[urwid.Widget]:
     out: list[urwid.Widget] = [urwid.Divider(), urwid.Text(("bold", title))]
+    rows = [(printable(k), printable(v)) for k, v in rows]
     if rows:
         width = min(30, max(len(k) for k, _ in rows)) + 4  # the indent, and a gap
         out += [
@@ -319,4 +325,4 @@ def _short_when(timestamp: float) -> str:
 
 def _metric(entry: Entry, name: str) -> str:
     value = entry.metrics.get(name)
-    return "" if value is None else fmt.value(value)
+    return "" if value is None else printable(fmt.value(value))

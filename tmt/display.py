@@ -1,0 +1,61 @@
+"""Text from the store, made safe to show: data never drives the terminal.
+
+Run names, descriptions, tags, notes, keys, paths and captured output are data, and may hold
+anything: an escape sequence that writes the clipboard (OSC 52) or retitles the window, a
+carriage return that hides what came before, a right-to-left override that reorders a line.
+What people read shows such characters escaped (``\\x1b``, ``\\r``, ``\\u202e``); JSON output
+escapes them as JSON does, so it stays exact.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+# Besides the C0 controls: DEL and the C1 controls, the line and paragraph separators, and
+# the bidirectional formatting characters (which reorder what follows them on screen).
+_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
+_UNSAFE_BUT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f{_OTHERS}]")
+_JSON_UNSAFE = re.compile(f"[{_OTHERS}]")  # JSON escapes the C0 controls itself
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    named = _NAMED.get(char)
+    if named is not None:
+        return named
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """``text`` as one line a terminal shows as it is: control characters escaped."""
+    text = text if isinstance(text, str) else str(text)
+    if text.isprintable():  # the usual case, checked in C
+        return text
+    return _UNSAFE.sub(_escape, text)
+
+
+def printable_lines(text: str) -> list[str]:
+    """The lines of a block of text (captured output, a traceback, a diff), each safe to
+    show. A line rewritten in place with carriage returns (a progress bar) shows what a
+    terminal would have shown last; tabs are kept."""
+    lines = []
+    for line in text.split("\n"):
+        if "\r" in line:
+            line = line.rstrip("\r").rsplit("\r", 1)[-1]
+        lines.append(line if line.isprintable() else _UNSAFE_BUT_TAB.sub(_escape, line))
+    return lines
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """``data`` as JSON (UTF-8 text kept readable), with the characters a terminal would act
+    on escaped as JSON escapes: the same data, safe to print."""
+    text = json.dumps(data, ensure_ascii=False, **options)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
