@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import threading
 from pathlib import Path
@@ -163,6 +164,26 @@ class TestNames:
 
 
 class TestOutsideARun:
+    def test_a_name_of_240_characters_works(self, project: Path) -> None:
+        """The temporary file is short whatever the name: it is never the longer one."""
+        name = "r" * 240
+
+        @tmt_recorder(name="long")
+        def run():
+            return tmt_save([1], name=name)
+
+        path = Path(run())
+        assert path.name == name + ".pkl" and pickle.loads(path.read_bytes()) == [1]
+        assert os.listdir(path.parent) == [path.name]
+
+    def test_a_name_too_long_for_the_filesystem_is_a_clear_error(self, project: Path) -> None:
+        @tmt_recorder(name="long")
+        def run():
+            tmt_save([1], name="r" * 300)
+
+        with pytest.raises(ResultNameError, match="file name of 304 bytes"):
+            run()
+
     def test_outside_any_run_is_a_clear_error(self, project: Path) -> None:
         with pytest.raises(NotInRunError, match=r"must be called inside a run.*@tmt_recorder"):
             tmt_save(1, name="x")

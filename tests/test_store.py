@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tmt import Configs, TmtManager, tmt_recorder
+from tmt import Configs, TmtManager, tmt_log, tmt_recorder
 from tmt.store import Store
 
 from conftest import records, tmt
@@ -133,6 +133,23 @@ class TestFilesThatAreNotFiles:
         for ref in ("last", "last~1") if expected == 2 else ("last",):
             shown = tmt("show", ref, cwd=project)
             assert shown.returncode == 0, shown.stderr
+
+    def test_garbled_files_of_a_run_are_shown_as_far_as_they_go(self, project: Path) -> None:
+        @tmt_recorder(name="g")
+        def run():
+            tmt_log("loss", 0.5)
+            print("hello")
+
+        run()
+        run_dir = project / ".tmt" / "runs" / records(project)[0]["id"]
+        (run_dir / "metrics.csv").write_bytes(
+            b'name,step,value,time\nloss,0,0.5,1.0\n\x00\xff,x\n"unterminated,1,2\n'
+        )
+        (run_dir / "stdout.txt").write_bytes(b"caf\xe9 \xff\xfe\n")
+        shown = tmt("show", cwd=project)
+        assert shown.returncode == 0, shown.stderr
+        assert "caf\ufffd" in shown.stdout and "loss" in shown.stdout
+        assert TmtManager().last().series("loss").values == [0.5]
 
     def test_the_index_and_the_package_list(self, project: Path) -> None:
 

@@ -8,6 +8,7 @@ import re
 
 from .. import TmtManager
 from ..display import json_text, printable
+from ..record import STATUSES
 from ..table import flatten, number
 from ..textchart import line_chart
 from . import format as fmt
@@ -66,7 +67,7 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--status",
         action="append",
-        choices=("running", "finished", "failed", "interrupted", "crashed"),
+        choices=STATUSES,
         help="only runs with this status (repeat for several)",
     )
     parser.add_argument("--tag", action="append", help="only runs with this tag (repeatable)")
