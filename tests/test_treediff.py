@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 from tmt.treediff import tree_diff
+
+from conftest import REPO
 
 
 def make(root: Path, files: dict[str, bytes]) -> Path:
@@ -40,3 +44,20 @@ class TestTreeDiff:
     def test_a_missing_snapshot_is_empty(self, tmp_path: Path) -> None:
         b = make(tmp_path / "b", {"f.py": b"x\n"})
         assert "+x" in tree_diff(None, str(b))
+
+
+def test_a_fifo_in_a_tree_is_never_opened(tmp_path: Path) -> None:
+    """A crafted snapshot may hold a FIFO: the diff says it differs instead of waiting on it."""
+    for side in ("a", "b"):
+        (tmp_path / side).mkdir()
+        os.mkfifo(tmp_path / side / "pipe")
+    code = "import sys; from tmt.treediff import tree_diff; print(tree_diff(*sys.argv[1:]))"
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "a"), str(tmp_path / "b")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+    ).stdout
+    assert "Binary files a/pipe and b/pipe differ" in out

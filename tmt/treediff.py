@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
+
+from .jsonfile import read_bytes
 
 _MAX_TEXT = 2 * 1024 * 1024
 
@@ -56,10 +59,12 @@ def _same(a: str, b: str) -> bool:
         return True
     if os.path.islink(a) or os.path.islink(b):
         return os.path.islink(a) and os.path.islink(b) and os.readlink(a) == os.readlink(b)
-    if sa.st_size != sb.st_size:
+    if sa.st_size != sb.st_size or not (stat.S_ISREG(sa.st_mode) and stat.S_ISREG(sb.st_mode)):
         return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        return fa.read() == fb.read()
+    try:
+        return read_bytes(a, _MAX_TEXT) == read_bytes(b, _MAX_TEXT)
+    except OSError:  # too large to compare here: shown as differing binaries
+        return False
 
 
 def _lines(path: str | None) -> list[str] | None:
@@ -68,9 +73,11 @@ def _lines(path: str | None) -> list[str] | None:
         return []
     if os.path.islink(path):
         return [f"symlink -> {os.readlink(path)}\n"]
-    with open(path, "rb") as f:
-        data = f.read(_MAX_TEXT + 1)
-    if b"\0" in data[:8192] or len(data) > _MAX_TEXT:
+    try:  # a snapshot holds regular files; anything else (a FIFO) is never opened
+        data = read_bytes(path, _MAX_TEXT)
+    except OSError:
+        return None
+    if b"\0" in data[:8192]:
         return None
     try:
         return data.decode("utf-8").splitlines(keepends=True)
