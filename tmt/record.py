@@ -12,7 +12,7 @@ import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any
 
 #: Version of the run record format; bumped on any incompatible change.
 SCHEMA_VERSION = 1
@@ -22,143 +22,135 @@ STATUSES = ("running", "finished", "failed", "interrupted", "terminated", "crash
 MAX_DEPTH = 64
 
 
-def _string(value: Any) -> bool:
-    return isinstance(value, str)
+_NONE = type(None)
+_TEXT = (str,)
+_TEXT_OR_NONE = (str, _NONE)
+_NUMBER = (int, float)
+_NUMBER_OR_NONE = (int, float, _NONE)
 
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _integer(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _boolean(value: Any) -> bool:
-    return isinstance(value, bool)
-
-
-def _optional(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda value: value is None or check(value)
-
-
-def _object(fields: dict[str, Callable[[Any], bool]] | None = None) -> Callable[[Any], bool]:
-    """An object whose listed fields, where present, have their type."""
-
-    def check(value: Any) -> bool:
-        if not isinstance(value, dict):
-            return False
-        return fields is None or all(
-            key not in value or test(value[key]) for key, test in fields.items()
-        )
-
-    return check
-
-
-def _shallow(value: Any) -> bool:
-    """An object of JSON data nested at most ``MAX_DEPTH`` deep."""
-    if not isinstance(value, dict):
-        return False
-    stack = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return False
-        children = item.values() if type(item) is dict else item
-        stack.extend((c, depth + 1) for c in children if type(c) in (dict, list))
-    return True
-
-
-_optional_string = _optional(_string)
-_RESULT = _object({"name": _string, "path": _string, "saved_with": _string})
-
-# Each field, and the test its value must pass. Fields not listed are kept as they are.
-FIELDS: dict[str, Callable[[Any], bool]] = {
-    "schema": _integer,
-    "name": _string,
-    "description": _string,
-    "status": _string,
-    "started": _optional_string,
-    "ended": _optional_string,
-    "duration": _optional(_number),
-    "start_time": _number,
-    "end_time": _optional(_number),
-    "heartbeat_time": _optional(_number),
-    "host": _string,
-    "pid": _integer,
-    "process_start": _optional_string,
-    "boot_id": _optional_string,
-    "pid_namespace": _optional_string,
-    "cwd": _string,
-    "parent": _optional_string,
-    "params": _shallow,
-    "metrics": _shallow,
-    "snapshot": _optional_string,
-    "snapshot_left_out": _optional(_object()),
-    "git": _optional(
-        _object(
-            {
-                "commit": _optional_string,
-                "branch": _optional_string,
-                "dirty": _boolean,
-                "untracked": _integer,
-                "diff": _optional_string,
-                "diff_truncated": _boolean,
-            }
-        )
-    ),
-    "environment": _optional(
-        _object(
-            {
-                "python": _optional_string,
-                "implementation": _optional_string,
-                "executable": _optional_string,
-                "platform": _optional_string,
-                "user": _optional_string,
-                "packages": _optional_string,
-            }
-        )
-    ),
-    "error": _optional(
-        _object({"type": _optional_string, "message": _optional_string, "traceback": _string})
-    ),
-    "tmt_version": _optional_string,
-    "note": _string,
+# Fields whose value must be of one of these exact types (what ``json`` gives: a bool is not
+# an int there). Fields not listed anywhere are kept as they are.
+SIMPLE: dict[str, tuple[type, ...]] = {
+    "schema": (int,),
+    "name": _TEXT,
+    "description": _TEXT,
+    "status": _TEXT,
+    "started": _TEXT_OR_NONE,
+    "ended": _TEXT_OR_NONE,
+    "duration": _NUMBER_OR_NONE,
+    "start_time": _NUMBER,
+    "end_time": _NUMBER_OR_NONE,
+    "heartbeat_time": _NUMBER_OR_NONE,
+    "host": _TEXT,
+    "pid": (int,),
+    "process_start": _TEXT_OR_NONE,
+    "boot_id": _TEXT_OR_NONE,
+    "pid_namespace": _TEXT_OR_NONE,
+    "cwd": _TEXT,
+    "parent": _TEXT_OR_NONE,
+    "snapshot": _TEXT_OR_NONE,
+    "snapshot_left_out": (dict, _NONE),
+    "tmt_version": _TEXT_OR_NONE,
+    "note": _TEXT,
 }
-# Fields that are lists: items that fail the test are dropped, the rest kept.
-LISTS: dict[str, Callable[[Any], bool]] = {
-    "argv": _string,
-    "tags": _string,
-    "series": _string,
-    "results": _RESULT,
+# Objects whose listed fields, where present, must be of these types.
+OBJECTS: dict[str, dict[str, tuple[type, ...]]] = {
+    "git": {
+        "commit": _TEXT_OR_NONE,
+        "branch": _TEXT_OR_NONE,
+        "dirty": (bool,),
+        "untracked": (int,),
+        "diff": _TEXT_OR_NONE,
+        "diff_truncated": (bool,),
+    },
+    "environment": {
+        "python": _TEXT_OR_NONE,
+        "implementation": _TEXT_OR_NONE,
+        "executable": _TEXT_OR_NONE,
+        "platform": _TEXT_OR_NONE,
+        "user": _TEXT_OR_NONE,
+        "packages": _TEXT_OR_NONE,
+    },
+    "error": {"type": _TEXT_OR_NONE, "message": _TEXT_OR_NONE, "traceback": _TEXT},
 }
+# Lists: items of the wrong type are dropped, the rest kept.
+LISTS: dict[str, Any] = {
+    "argv": _TEXT,
+    "tags": _TEXT,
+    "series": _TEXT,
+    "results": {"name": _TEXT, "path": _TEXT, "saved_with": _TEXT},  # objects
+}
+#: Objects of JSON data, kept if nested at most ``MAX_DEPTH`` deep.
+DATA = ("params", "metrics")
 
 
 def check(record: dict[str, Any]) -> list[str]:
     """Make ``record`` safe to read: drop, in place, each field (or list item) that does not
     have its documented type. Returns a description of what was dropped, if anything."""
-    problems = []
     record.pop("legacy", None)  # only tmt 0.1.x databases hold legacy runs
-    for key, test in FIELDS.items():
-        if key in record and not test(record[key]):
-            value = record.pop(key)
-            nested = test is _shallow and isinstance(value, dict)
-            problems.append(f"{key!r} ({'nested too deeply' if nested else _describe(value)})")
-    for key, test in LISTS.items():
-        if key not in record:
+    problems = []
+    for key, value in record.items():
+        allowed = SIMPLE.get(key)
+        if allowed is not None:
+            if type(value) not in allowed or (type(value) is float and not math.isfinite(value)):
+                problems.append(key)
+        elif key in OBJECTS:
+            if value is not None and not _fits(value, OBJECTS[key]):
+                problems.append(key)
+        elif key in DATA:
+            if type(value) is not dict or _too_deep(value):
+                problems.append(key)
+        elif key in LISTS and type(value) is not list:
+            problems.append(key)
+    described = [f"{key!r} ({_describe(record.pop(key))})" for key in problems]
+    for key, item_type in LISTS.items():
+        items = record.get(key)
+        if not items:
             continue
-        value = record[key]
-        if not isinstance(value, list):
-            problems.append(f"{key!r} ({_describe(record.pop(key))})")
+        if isinstance(item_type, dict):
+            kept = [i for i in items if _fits(i, item_type, required=True)]
+        elif set(map(type, items)) <= set(item_type):  # the usual case, checked in C
             continue
-        kept = [item for item in value if test(item)]
-        if len(kept) != len(value):
-            problems.append(f"{len(value) - len(kept)} of the items of {key!r}")
+        else:
+            kept = [i for i in items if type(i) in item_type]
+        if len(kept) != len(items):
+            described.append(f"{len(items) - len(kept)} of the items of {key!r}")
             record[key] = kept
-    return problems
+    return described
+
+
+def _fits(value: Any, fields: dict[str, tuple[type, ...]], required: bool = False) -> bool:
+    """Whether ``value`` is an object whose listed fields have their types (and, if
+    ``required``, are all there)."""
+    if type(value) is not dict:
+        return False
+    for key, allowed in fields.items():
+        if key in value:
+            if type(value[key]) not in allowed:
+                return False
+        elif required and key != "saved_with":
+            return False
+    return True
+
+
+def _too_deep(value: dict) -> bool:
+    """Whether JSON data nests more than ``MAX_DEPTH`` levels of objects and lists."""
+    level: list = [value]
+    for _ in range(MAX_DEPTH):  # one level of containers at a time
+        level = [
+            child
+            for item in level
+            for child in (item.values() if type(item) is dict else item)
+            if type(child) is dict or type(child) is list
+        ]
+        if not level:
+            return False
+    return True
 
 
 def _describe(value: Any) -> str:
+    if isinstance(value, dict) and value and _too_deep(value):
+        return "nested too deeply"
     if isinstance(value, (dict, list)) and value:
         return f"a {type(value).__name__} of {len(value)}"
     text = repr(value)
