@@ -187,11 +187,21 @@ class TestDebris:
         assert is_debris(name, mtime=time.time() - DEBRIS_AGE - 1)
 
     def test_older_temporary_names_are_debris_once_old(self) -> None:
-        for name in (".run.json.123.0123abcd.tmp", "model.pkl.77.deadbeef.tmp", "99.0123456789ab"):
+        for name in (".run.json.123.0123abcd.tmp", "model.pkl.77.deadbeef.tmp", ".last.9.0123abcd"):
             assert not is_debris(name, mtime=time.time())
             assert is_debris(name, mtime=time.time() - DEBRIS_AGE - 1)
 
-    @pytest.mark.parametrize("name", ["model.pkl", "run.json", ".gitignore", "0123456789ab"])
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "model.pkl",
+            "run.json",
+            ".gitignore",
+            "0123456789ab",
+            "2024.abcdef012345",
+            "m.3.1a2b3c4d",
+        ],
+    )
     def test_other_names_are_never_debris(self, name: str) -> None:
         assert not is_debris(name, mtime=0.0)
 

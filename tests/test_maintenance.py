@@ -102,6 +102,18 @@ class TestNothingOutsideTheStore:
             assert proc.returncode == 0, proc.stderr
         assert tree_of(elsewhere) == before
 
+    def test_rm_deletes_nothing_when_it_cannot_delete_the_record(
+        self, project: Path, tmp_path: Path
+    ) -> None:
+        """With runs/ a link to elsewhere, rm refuses before touching the run's results."""
+        (victim,) = record(1)
+        runs = project / ".tmt" / "runs"
+        os.rename(runs, tmp_path / "runs")
+        os.symlink(tmp_path / "runs", runs)
+        proc = tmt("rm", "--yes", victim, cwd=project)
+        assert proc.returncode == 1 and "nothing deleted" in proc.stderr
+        assert (project / ".tmt" / "results" / victim).is_dir()
+
     def test_links_inside_what_is_deleted_are_removed_not_followed(
         self, project: Path, tmp_path: Path
     ) -> None:

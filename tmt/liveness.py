@@ -47,8 +47,9 @@ _PID_NAMESPACE = _read_pid_namespace()
 # The machine in eight hex digits: host, boot and PID namespace (what makes a pid meaningful).
 _MACHINE = hashlib.sha256(f"{_HOST}\0{_BOOT_ID}\0{_PID_NAMESPACE}".encode()).hexdigest()[:8]
 _TEMP = re.compile(r"\.tmt-([0-9a-f]{8})-(\d+)-(\d+)\.[0-9a-f]{8}\.tmp")
-# The names temporary files had before they said who owned them: judged by age alone.
-_OLD_TEMP = re.compile(r".+\.\d+\.[0-9a-f]{8}(?:\.tmp)?|\d+\.[0-9a-f]{12}")
+# The names temporary files had before they said who owned them (a record's, a result's, the
+# last link's): judged by age alone.
+_OLD_TEMP = re.compile(r".+\.\d+\.[0-9a-f]{8}\.tmp|\.[^.]+\.\d+\.[0-9a-f]{8}")
 _owner: list = [0, ""]  # [pid, "<machine>-<pid>-<start>"] of this process, made on first use
 
 

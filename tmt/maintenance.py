@@ -52,6 +52,8 @@ def delete_runs(store: Store, entries: list[Entry], force: bool = False) -> int:
         if entry.legacy:
             raise ValueError(f"run {entry.id} lives in a tmt 0.1.x database and cannot be deleted")
     folders = _Folders(store)
+    if entries and folders.runs is None:
+        raise OSError(f"{store.runs_dir} is not a folder of the store; nothing deleted")
     freed = 0
     for entry in entries:
         # The record first: the run is gone at once, and its leftovers are garbage from then.

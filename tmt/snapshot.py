@@ -33,7 +33,7 @@ import time
 
 from . import jsonfile
 from .ignore import file_checker, folder_layer, is_ignored, root_layer
-from .liveness import is_debris, temp_name
+from .liveness import DEBRIS_AGE, is_debris, is_temp_name, temp_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -510,9 +510,12 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
             freed_files += files
             freed_bytes += size
     staging = _own_folder(target_root, ".tmp")
-    for entry in _scandir(staging):
+    for entry in _scandir(staging):  # everything here is temporary
         try:
-            if is_debris(entry.name, entry.stat(follow_symlinks=False).st_mtime):
+            mtime = entry.stat(follow_symlinks=False).st_mtime
+            if is_debris(entry.name, mtime) or (
+                not is_temp_name(entry.name) and time.time() - mtime > DEBRIS_AGE
+            ):
                 _remove_counted(entry.path)
         except OSError:
             pass
