@@ -147,6 +147,7 @@ class TestEveryReaderSurvivesADamagedRecord:
             entry.to_dict(), entry.metrics, entry.params, entry.git, entry.environment
             entry.error, entry.results, entry.tags, entry.series_names(), entry.started
 
+    @pytest.mark.filterwarnings("ignore:.*fields of the wrong type")  # checked above
     def test_the_data_frame(self, damaged) -> None:
         frame = TmtManager().to_dataframe()
         assert len(frame) == 4
@@ -171,6 +172,7 @@ class TestEveryReaderSurvivesADamagedRecord:
         assert proc.returncode == 0, proc.stderr
         assert "Traceback" not in proc.stderr
 
+    @pytest.mark.filterwarnings("ignore:.*fields of the wrong type")
     def test_the_terminal_app_model(self, damaged) -> None:
         model = RunsModel()
         model.reload()
