@@ -23,7 +23,7 @@ import warnings
 
 from . import jsonfile
 from .liveness import is_debris, temp_name
-from .snapshot import collect_garbage, point_last_link
+from .snapshot import collect_garbage, point_last_link, remove_counted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -234,7 +234,7 @@ class _Folders:
             return 0
         if links_only and not stat.S_ISLNK(info.st_mode):
             return 0
-        return _remove(path, info)
+        return remove_counted(path)[1]
 
     def collect_debris(self, which: str, name: str, inside: bool = True) -> int:
         """Remove what dead processes left half-written: ``name`` itself if it is debris, or,
@@ -249,7 +249,7 @@ class _Folders:
                 info = os.lstat(path)
             except OSError:
                 return 0
-            return _remove(path, info) if is_debris(name, info.st_mtime, now) else 0
+            return remove_counted(path)[1] if is_debris(name, info.st_mtime, now) else 0
         freed = 0
         try:
             if not stat.S_ISDIR(os.lstat(path).st_mode):
@@ -264,30 +264,8 @@ class _Folders:
             except OSError:
                 continue
             if is_debris(entry.name, info.st_mtime, now):
-                freed += _remove(entry.path, info)
+                freed += remove_counted(entry.path)[1]
         return freed
-
-
-def _remove(path: str, info: os.stat_result) -> int:
-    """Delete a file, link or folder (links inside it are removed, never followed); the bytes
-    freed, counting files that had no other link."""
-    if stat.S_ISDIR(info.st_mode):
-        size = 0
-        for folder, _, files in os.walk(path):  # does not follow links
-            for name in files:
-                try:
-                    st = os.lstat(os.path.join(folder, name))
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
-                    size += st.st_size
-        shutil.rmtree(path, ignore_errors=True)  # safe against links swapped in meanwhile
-        return size
-    try:
-        os.unlink(path)
-    except OSError:
-        return 0
-    return info.st_size if stat.S_ISREG(info.st_mode) and info.st_nlink == 1 else 0
 
 
 def _within(path: str, folder: str) -> bool:

@@ -19,6 +19,8 @@ import threading
 import time
 import weakref
 
+from .forking import hold_locks_across_fork
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -182,41 +184,26 @@ def stop() -> None:
         _tees.clear()
 
 
-_forking: list[_Copy] = []
+def _flush(copy: _Copy) -> None:
+    if copy.file is not None:
+        try:
+            copy.file.flush()
+        except (OSError, ValueError):
+            pass
 
 
-def _before_fork() -> None:
-    # A forked child must never write the parent's copies: their buffers are emptied, and
-    # held empty (locked) until the fork is done.
-    _forking[:] = list(_open_copies)
-    for copy in _forking:
-        copy.lock.acquire()
-        if copy.file is not None:
-            try:
-                copy.file.flush()
-            except (OSError, ValueError):
-                pass
+def _disown(copy: _Copy) -> None:
+    copy.open = False  # the parent's; its buffer, emptied at the fork, is all a child could flush
 
 
-def _after_fork_in_parent() -> None:
-    for copy in _forking:
-        copy.lock.release()
-    _forking.clear()
-
-
-def _after_fork_in_child() -> None:
+def _reset_in_child() -> None:
     global _lock, _users
     _lock = threading.RLock()
     _users = 0
-    for copy in _forking:
-        copy.lock = threading.RLock()
-        copy.open = False  # the parent's; its empty buffer is all the child could flush
-    _forking.clear()
 
 
+# A forked child must never write the parent's copies: their buffers are emptied, and held
+# empty, across the fork.
+hold_locks_across_fork(lambda: list(_open_copies), before=_flush, in_child=_disown)
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
+    os.register_at_fork(after_in_child=_reset_in_child)

@@ -20,6 +20,7 @@ import time
 import weakref
 from collections import deque
 
+from .forking import hold_locks_across_fork
 from .run import current_context_run, current_run
 
 TYPE_CHECKING = False
@@ -150,35 +151,9 @@ class SeriesWriter:
 
 
 _writers: weakref.WeakSet[SeriesWriter] = weakref.WeakSet()
-_forking: list[SeriesWriter] = []
-
-
-def _before_fork() -> None:
-    # A forked child must never write the parent's file: no write is under way at the fork
-    # (and every write is flushed at once), so the child's copy holds nothing to write.
-    _forking[:] = list(_writers)
-    for writer in _forking:
-        writer.lock.acquire()
-
-
-def _after_fork_in_parent() -> None:
-    for writer in _forking:
-        writer.lock.release()
-    _forking.clear()
-
-
-def _after_fork_in_child() -> None:
-    for writer in _forking:
-        writer.lock = threading.RLock()
-    _forking.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_after_fork_in_child,
-    )
+# A forked child must never write the parent's file: no write is under way at the fork (and
+# every write is flushed at once), so the child's copy holds nothing to write.
+hold_locks_across_fork(lambda: list(_writers))
 
 
 def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float]]]:

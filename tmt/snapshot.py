@@ -506,7 +506,7 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
                     continue
                 except OSError:
                     pass  # built anew meanwhile: this copy is not needed
-            files, size = _remove_counted(path)
+            files, size = remove_counted(path)
             freed_files += files
             freed_bytes += size
     staging = _own_folder(target_root, ".tmp")
@@ -516,7 +516,7 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
             if is_debris(entry.name, mtime) or (
                 not is_temp_name(entry.name) and time.time() - mtime > DEBRIS_AGE
             ):
-                _remove_counted(entry.path)
+                remove_counted(entry.path)
         except OSError:
             pass
     for folder in (target_root, _own_folder(target_root, ".cache")):
@@ -579,8 +579,9 @@ def _own_folder(root: str, name: str) -> str | None:
     return path if stat.S_ISDIR(mode) else None
 
 
-def _remove_counted(path: str) -> tuple[int, int]:
-    """Remove a folder (or a file); the files and bytes freed (files with no other link)."""
+def remove_counted(path: str) -> tuple[int, int]:
+    """Remove a file, a link (itself) or a folder (links inside it are removed, never
+    followed); the files and bytes freed, counting files that had no other link."""
     files = size = 0
     if not os.path.isdir(path) or os.path.islink(path):
         try:
