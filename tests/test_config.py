@@ -177,6 +177,11 @@ class TestValuesThatCannotBe:
         with pytest.raises(ConfigError, match=r"key 'results_path' holds a NUL character"):
             Configs.from_config("c.json")
 
+    def test_a_size_too_large_for_a_number_is_a_config_error(self, project: Path) -> None:
+        (project / "c.json").write_text(json.dumps({"snapshot_max_file_size": "9" * 400}))
+        with pytest.raises(ConfigError, match="'snapshot_max_file_size' is too large"):
+            Configs.from_config("c.json")
+
     def test_nothing_is_written_before_the_error(self, project: Path) -> None:
         """The recorder reads the configuration before it creates anything."""
         (project / "c.json").write_text(json.dumps({"tmt_dir": ".x", "json_db_path": None}))

@@ -47,7 +47,8 @@ class TestPrintable:
         self,
     ) -> None:
         text = "\tindented\x1b[31m\n 10%|#  |\r 50%|## |\r100%|###|\n"
-        assert printable_lines(text) == ["\tindented\\x1b[31m", "100%|###|", ""]
+        assert printable_lines(text, overwrite=True) == ["\tindented\\x1b[31m", "100%|###|", ""]
+        assert printable_lines("+++ b/src\r.py") == ["+++ b/src\\r.py"]  # nothing hidden
 
     def test_json_stays_exact_and_safe(self) -> None:
         data = {HOSTILE: [HOSTILE, "résumé"]}
@@ -165,7 +166,38 @@ def _on_a_pty(argv: list[str]) -> str:
     return b"".join(chunks).decode("utf-8", "replace")
 
 
+class TestJsonOutput:
+    def test_values_json_cannot_hold_keep_their_markers(self, project: Path) -> None:
+        from decimal import Decimal
+
+        for value in (float("nan"), 1.0, float("inf")):
+            tmt_recorder(name="n")(lambda v=value: {"m": v, "d": Decimal("0.10")})()
+        for args in (["diff", "n~1", "n"], ["compare", "n~2", "n~1", "n"], ["timeline", "n"]):
+            proc = tmt(*args, "--json")
+            assert proc.returncode == 0, proc.stderr
+            constants = []
+            json.loads(proc.stdout, parse_constant=constants.append)
+            assert constants == [], args  # no NaN or Infinity: strict JSON
+        diff = json.loads(tmt("diff", "n~1", "n", "--json").stdout)
+        assert diff["metrics"]["m"] == [1.0, {"$float": "inf"}]
+
+
 class TestTerminalApp:
+    def test_warnings_are_listed_escaped_when_the_app_ends(
+        self, hostile: dict, project: Path, monkeypatch: pytest.MonkeyPatch, capsys
+    ) -> None:
+        import tmt.tui
+        from tmt.tui.app import App
+
+        bad = project / ".tmt" / "runs" / f"evil{TITLE}"
+        bad.mkdir()
+        (bad / "run.json").write_text("{ not json")
+        monkeypatch.setattr(App, "run", lambda self: None)
+        assert tmt.tui.main([]) == 0
+        err = capsys.readouterr().err
+        assert "tmt_tui: warning:" in err and "\\x1b]0;pwned" in err
+        assert not RAW.search(err)
+
     def rendered(self, widget: urwid.Widget, size: tuple[int, ...]) -> list[str]:
         canvas = widget.render(size, focus=True)
         return [line.decode("utf-8") for line in canvas.text]

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 
@@ -172,12 +173,81 @@ class TestNothingOutsideTheStore:
             '{"last_snapshot_link": "../notes/last", "snapshot_source": "src"}'
         )
         (project / "src").mkdir()
-        with pytest.warns(UserWarning, match="not a symbolic link"):
-            record(1)
+        with pytest.warns(UserWarning, match="is not tmt's link; not replaced"):
+            (run_id,) = record(1)
         assert (project / "notes" / "last").read_text() == "keep me"
+        assert Path(TmtManager().run(run_id).snapshot_path).is_dir()  # the snapshot is whole
+
+    def test_a_link_of_the_users_by_the_last_links_name_is_left_alone(
+        self, project: Path, tmp_path: Path
+    ) -> None:
+        """Even a dangling one (a mount point not mounted now) is never replaced by rm."""
+        (project / ".tmt").mkdir()
+        (project / "outside").mkdir()
+        os.symlink("/mnt/usb/photos", project / "outside" / "photos")
+        (project / ".tmt" / "config.json").write_text(
+            '{"last_snapshot_link": "../outside/photos", "snapshot_source": "src"}'
+        )
+        (project / "src").mkdir()
+        with pytest.warns(UserWarning, match="not tmt's link"):
+            record(2)
+        assert tmt("rm", "--yes", "last", cwd=project).returncode == 0
+        assert os.readlink(project / "outside" / "photos") == "/mnt/usb/photos"
+
+
+class TestSharedFolders:
+    def test_results_configured_outside_the_store_are_never_taken_as_orphans(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Two projects that share a results folder: gc in one leaves the other's results."""
+        shared = tmp_path / "shared"
+        ids = {}
+        for name in ("a", "b"):
+            folder = tmp_path / name
+            (folder / ".tmt").mkdir(parents=True)
+            (folder / ".tmt" / "config.json").write_text(json.dumps({"results_path": str(shared)}))
+            monkeypatch.chdir(folder)
+            (ids[name],) = record(1, name=name)
+        monkeypatch.chdir(tmp_path / "a")
+        TmtManager().collect_garbage()
+        assert (shared / ids["b"]).is_dir()
+        assert TmtManager().delete([ids["a"]]) > 0  # rm, naming the run, still deletes there
+        assert not (shared / ids["a"]).exists() and (shared / ids["b"]).is_dir()
 
 
 class TestNothingOfARunThatExists:
+    def test_a_result_named_like_a_temporary_file_is_kept(self, project: Path) -> None:
+        @tmt_recorder(name="keep")
+        def train():
+            tmt_save({"w": 1}, name="checkpoint.3.deadbeef", extension=".tmp")
+            tmt_save({"w": 2}, name="checkpoint.3", extension=".20241130")
+
+        train()
+        folder = Path(TmtManager().last().results[0].path).parent
+        old = time.time() - 86400
+        for path in folder.iterdir():
+            os.utime(path, (old, old))
+        TmtManager().collect_garbage()
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "checkpoint.3.20241130",
+            "checkpoint.3.deadbeef.tmp",
+        ]
+
+    def test_a_record_with_one_bad_environment_field_keeps_its_package_list(
+        self, project: Path
+    ) -> None:
+        record(1)
+        (run,) = (project / ".tmt" / "runs").iterdir()
+        data = json.loads((run / "run.json").read_text())
+        data["environment"]["python"] = 3.11
+        (run / "run.json").write_text(json.dumps(data))
+        old = time.time() - GRACE - 60
+        for path in (project / ".tmt" / "envs").iterdir():
+            os.utime(path, (old, old))
+        with pytest.warns(UserWarning, match="environment.python"):
+            TmtManager().collect_garbage()
+            assert TmtManager().last().packages()
+
     def test_a_run_with_an_unreadable_record_keeps_everything(self, project: Path) -> None:
         """One stray comma in run.json does not make the run's results garbage."""
         (victim, _) = record(2)
@@ -298,6 +368,35 @@ class TestDebris:
         assert mine.exists()
 
 
+class TestAbandoned:
+    def test_an_empty_run_folder_of_a_killed_start_is_collected_when_old(
+        self, project: Path
+    ) -> None:
+        record(1)
+        empty = project / ".tmt" / "runs" / "0123456789ab"
+        empty.mkdir()
+        TmtManager().collect_garbage()
+        assert empty.is_dir()  # a run may be about to write its record
+        old = time.time() - 2 * 3600
+        os.utime(empty, (old, old))
+        TmtManager().collect_garbage()
+        assert not empty.exists()
+
+    def test_a_store_that_is_a_link_to_where_it_lives_is_cleaned_quietly(
+        self, project: Path, tmp_path: Path
+    ) -> None:
+        """A store kept on a scratch disk, linked from the project, is the store."""
+        record(1)
+        os.rename(project / ".tmt", tmp_path / "scratch")
+        os.symlink(tmp_path / "scratch", project / ".tmt")
+        orphan = tmp_path / "scratch" / "results" / "0123456789ab"
+        orphan.mkdir()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            TmtManager().collect_garbage()
+        assert not orphan.exists()
+
+
 class TestFreedBytes:
     def test_single_files_count(self, project: Path) -> None:
         (a, _) = record(2)
@@ -351,6 +450,15 @@ class TestTagsAndNotes:
         ]
         assert all(p.wait(timeout=120) == 0 for p in procs + cli)
         assert len(TmtManager().run(run_id).tags) == 4 * 40 + 10 * 3
+
+    def test_the_lock_file_is_never_followed_out_of_the_store(
+        self, project: Path, tmp_path: Path
+    ) -> None:
+        (run_id,) = record(1)
+        os.symlink(tmp_path / "elsewhere", project / ".tmt" / "runs" / run_id / ".annotations.lock")
+        proc = tmt("tag", run_id, "x", cwd=project)
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+        assert not (tmp_path / "elsewhere").exists()
 
     def test_tags_of_the_record_are_kept_when_tagging(self, project: Path) -> None:
         tmt_recorder(name="t", tags=["baseline"])(lambda: None)()

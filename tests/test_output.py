@@ -143,6 +143,29 @@ class TestConcurrentRuns:
         assert mine.getvalue() == "to my buffer\n"
         assert entry("o").output() == "before\n"
 
+    def test_a_program_that_wraps_stdout_itself_gets_each_line_once(self, project: Path) -> None:
+        """colorama.init() wraps sys.stdout once, inside a run; later runs still copy once."""
+
+        class Wrapper:
+            def __init__(self, stream):
+                self.stream = stream
+
+            def write(self, text):
+                return self.stream.write(text)
+
+            def flush(self):
+                self.stream.flush()
+
+        original = sys.stdout
+        try:
+            tmt_recorder(name="a")(lambda: setattr(sys, "stdout", Wrapper(sys.stdout)))()
+            tmt_recorder(name="b")(lambda: print("in second"))()
+            tmt_recorder(name="c")(lambda: print("in third"))()
+        finally:
+            sys.stdout = original
+        assert entry("b").output() == "in second\n"
+        assert entry("c").output() == "in third\n"
+
     def test_a_forked_child_never_writes_the_parents_copy(self, project: Path, run_python) -> None:
         """Buffered output is not written twice, and the child's prints are its own."""
         run_python(

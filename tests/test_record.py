@@ -61,7 +61,6 @@ class TestCheck:
             ("status", 3),
             ("pid", "12"),
             ("git", "abc"),
-            ("git", {"commit": 5}),
             ("environment", ["python"]),
             ("error", "boom"),
             ("parent", ["x"]),
@@ -77,6 +76,16 @@ class TestCheck:
         assert field not in record
         assert len(problems) == 1 and repr(field) in problems[0]
         assert record["id"] == "0123456789ab"  # the rest is kept
+
+    def test_a_bad_field_of_an_object_costs_only_that_field(self) -> None:
+        """environment.packages survives a bad environment.python (gc keeps what it names)."""
+        record = good_record()
+        record["environment"]["python"] = 3.11
+        record["git"]["commit"] = 5
+        problems = check(record)
+        assert record["environment"] == {"packages": "envs/0123456789abcdef.json"}
+        assert "commit" not in record["git"] and record["git"]["branch"] == "main"
+        assert sorted(problems) == ["'environment.python'", "'git.commit'"]
 
     def test_bad_items_of_lists_are_dropped_and_the_rest_kept(self) -> None:
         record = good_record()
@@ -133,6 +142,21 @@ def damaged(request, project: Path) -> dict:
     path = project / ".tmt" / "runs" / record["id"] / "run.json"
     path.write_text(json.dumps(record))
     return record
+
+
+class TestCraftedPaths:
+    def test_a_snapshot_outside_the_store_is_no_snapshot(self, project: Path) -> None:
+        """A crafted record must not make tmt diff read, nor tmt restore copy, the disk."""
+        for _ in range(2):
+            tmt_recorder(name="r")(lambda: None)()
+        (record,) = [r for r in records(project) if r["id"] == TmtManager().last().id]
+        record["snapshot"] = "/"
+        (project / ".tmt" / "runs" / record["id"] / "run.json").write_text(json.dumps(record))
+        assert TmtManager().last().snapshot_path is None
+        assert TmtManager().last().id == record["id"]
+        assert TmtManager().runs()[1].snapshot_path is not None
+        diff = tmt("diff", "last~1", "last", cwd=project)
+        assert diff.returncode == 0 and len(diff.stdout) < 10_000
 
 
 class TestEveryReaderSurvivesADamagedRecord:

@@ -150,6 +150,28 @@ class TestFailures:
         assert records(project)[0]["status"] == "failed"
 
 
+class TestInterruptedStart:
+    def test_a_ctrl_c_while_the_first_record_is_written_ends_the_run(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The record exists from its first write: whatever stops the start, it is ended."""
+        import tmt.jsonfile
+
+        real, calls = tmt.jsonfile._fsync_directory, []
+
+        def interrupted(directory: str) -> None:
+            real(directory)
+            calls.append(directory)
+            if len(calls) == 1:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(tmt.jsonfile, "_fsync_directory", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            tmt_recorder(name="c")(lambda: 1)()
+        (record,) = records(project)
+        assert record["status"] == "interrupted"
+
+
 class TestDecoratedCallables:
     def test_wraps_keeps_name_and_docstring(self, project: Path) -> None:
         @tmt_recorder(name="x")
@@ -390,6 +412,16 @@ class TestReturnedValues:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # what was written is read back without complaint
             assert TmtManager().last().metrics["acc"] == 1
+
+    def test_ints_too_long_to_write_as_text(self, project: Path) -> None:
+        """Python will not print an int of more than 4,300 digits: it is kept as its size."""
+        huge = 10**5000
+        with pytest.warns(UserWarning, match="an int of 16610 bits is too long"):
+            got = tmt_recorder(name="big")(lambda n: {"x": huge, "y": 2})(huge)
+        assert got["x"] is huge
+        entry = TmtManager().last()
+        assert entry.status == "finished" and entry.metrics["y"] == 2
+        assert "16610 bits" in entry.metrics["x"] and "16610 bits" in str(entry.params["n"])
 
     def test_a_value_whose_repr_fails_too(self, project: Path) -> None:
         class Broken:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,23 @@ class TestSaving:
 
         train()
         assert [r["name"] for r in seen[0]["results"]] == ["early"]
+
+
+class TestManySaves:
+    def test_saves_in_a_tight_loop_are_all_listed_within_a_second(self, project: Path) -> None:
+        """Each save is not a rewrite of the record: a burst is listed by the next tick."""
+        seen = []
+
+        @tmt_recorder(name="x")
+        def train():
+            for i in range(300):
+                tmt_save(i, name=f"step{i}")
+            time.sleep(1.5)
+            seen.extend(records(project))
+
+        train()
+        assert len(seen[0]["results"]) == 300
+        assert [r.name for r in TmtManager().last().results] == [f"step{i}" for i in range(300)]
 
 
 class TestCustomSave:

@@ -70,10 +70,34 @@ for w in caught:
 """
 
 
-def run_on_a_small_disk(tmp_path: Path, fill: str, free: bool) -> subprocess.CompletedProcess:
+FULL_FROM_THE_START = """
+import os, warnings
+from tmt import tmt_recorder, tmt_save
+
+os.mkdir("project")
+os.chdir("project")
+{fill}
+@tmt_recorder(name="full")
+def train(i):
+    print("training", i)
+    return {{"acc": i}}
+
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    got = [train(i) for i in range(3)]
+print("RETURNED", got)
+for w in caught:
+    print("WARNING", w.message)
+"""
+
+
+def run_on_a_small_disk(
+    tmp_path: Path, fill: str, free: bool, program: str = PROGRAM
+) -> subprocess.CompletedProcess:
     mount = tmp_path / "disk"
     mount.mkdir()
-    code = PROGRAM.format(fill=textwrap.indent(textwrap.dedent(FILL[fill]), "    "), free=free)
+    indent = "" if program is FULL_FROM_THE_START else "    "
+    code = program.format(fill=textwrap.indent(textwrap.dedent(FILL[fill]), indent), free=free)
     options = "size=4m,nr_inodes=200" if fill == "inodes" else "size=4m"
     script = f'mount -t tmpfs -o {options} tmpfs "$1" && cd "$1" && exec "$2" -c "$3"'
     probe = subprocess.run(
@@ -118,3 +142,15 @@ class TestFullDisk:
         assert "RETURNED {'acc': 0.5}" in lines
         (warning,) = [line for line in lines if line.startswith("WARNING tmt:")]
         assert "its final record" in warning
+
+    def test_a_store_full_before_the_run_does_not_stop_the_function(
+        self, tmp_path: Path, fill: str
+    ) -> None:
+        """Not even a run folder can be made: the function runs, unrecorded, and says so."""
+        proc = run_on_a_small_disk(tmp_path, fill, free=False, program=FULL_FROM_THE_START)
+        assert proc.returncode == 0, proc.stderr
+        lines = proc.stdout.splitlines()
+        assert "RETURNED [{'acc': 0}, {'acc': 1}, {'acc': 2}]" in lines
+        warned = [line for line in lines if line.startswith("WARNING tmt:")]
+        said = "is not recorded" if fill == "inodes" else "its final record (No space left"
+        assert len(warned) == 3 and all(said in w for w in warned), warned  # one a run

@@ -98,6 +98,22 @@ class TestLogging:
         with pytest.raises(TypeError, match="the value of 'acc'"):
             tmt_recorder(name="s")(lambda: tmt_log("acc", value))()
 
+    @pytest.mark.parametrize("key", [1, None, ("a",)])
+    def test_a_metric_name_that_is_not_a_string_is_refused_at_the_call(self, project, key):
+        """Not later, in the background, where it would stop the run's heartbeat."""
+        import sys
+
+        original = sys.stdout
+
+        @tmt_recorder(name="s")
+        def train():
+            tmt_log({key: 0.5})
+
+        with pytest.raises(TypeError, match="metric names must be strings"):
+            train()
+        assert sys.stdout is original
+        assert TmtManager().last().status == "failed"
+
     def test_a_fractional_step_is_refused(self, project: Path) -> None:
         with pytest.raises(TypeError, match="must be a whole number"):
             tmt_recorder(name="s")(lambda: tmt_log("x", 1, step=1.5))()

@@ -112,6 +112,19 @@ class TestIndex:
         assert len(entries) == 1
 
 
+class TestDamagedIndex:
+    @pytest.mark.parametrize("entry", [5, None, "x", {"key": None}, {"key": [1, 2], "record": 5}])
+    def test_a_damaged_entry_is_read_again_from_the_run(self, project: Path, entry) -> None:
+        record_runs(2)
+        TmtManager().runs()
+        index = json.loads((project / ".tmt" / "index.json").read_text())
+        victim = next(iter(index["runs"]))
+        index["runs"][victim] = entry
+        (project / ".tmt" / "index.json").write_text(json.dumps(index))
+        assert len(TmtManager().runs()) == 2
+        assert tmt("list", cwd=project).returncode == 0
+
+
 class TestFilesThatAreNotFiles:
     """A FIFO, a folder or a link to a device where the store has a file hangs nothing."""
 
@@ -150,6 +163,22 @@ class TestFilesThatAreNotFiles:
         assert shown.returncode == 0, shown.stderr
         assert "caf\ufffd" in shown.stdout and "loss" in shown.stdout
         assert TmtManager().last().series("loss").values == [0.5]
+
+    def test_a_run_whose_series_file_is_gone_still_shows(self, project: Path) -> None:
+        """A full disk, or a hand, can leave run.json naming series metrics.csv lacks."""
+
+        @tmt_recorder(name="g")
+        def run():
+            tmt_log("loss", 0.5)
+
+        run()
+        run_dir = project / ".tmt" / "runs" / records(project)[0]["id"]
+        (run_dir / "metrics.csv").unlink()
+        assert tmt("show", cwd=project).returncode == 0
+        from tmt.tui.views import DetailView
+
+        DetailView(TmtManager().last())
+        assert TmtManager().last().all_series() == {}
 
     def test_the_index_and_the_package_list(self, project: Path) -> None:
 
@@ -255,6 +284,8 @@ class TestLegacyDatabase:
             "not an entry",
             {"id": "d", "date_created": 1, "description": 5, "args": ["a"], "other_runs": "x"},
             {"id": "t", "date_created": True},
+            {"id": "inf", "date_created": float("inf")},
+            {"id": "far", "date_created": 1e20},
         ]
         db = {"data": [*LEGACY_DB["data"], *odd]}
         (project / ".tmt").mkdir()
@@ -272,6 +303,17 @@ class TestLegacyDatabase:
         for args in (["list"], ["export"], ["show", "m"], ["timeline", "old_experiment"]):
             proc = tmt(*args, cwd=project)
             assert proc.returncode == 0, proc.stderr
+
+    def test_times_no_tool_can_show_are_left_out(self, project: Path) -> None:
+        record_runs(2)
+        run_json = project / ".tmt" / "runs" / records(project)[0]["id"] / "run.json"
+        data = json.loads(run_json.read_text())
+        data["start_time"], data["end_time"] = 1e20, -1e15
+        run_json.write_text(json.dumps(data))
+        with pytest.warns(UserWarning, match="'start_time'.*'end_time'"):
+            assert len(TmtManager().to_dataframe()) == 2
+        for args in (["list"], ["show", data["id"]], ["timeline", "r"]):
+            assert tmt(*args, cwd=project).returncode == 0
 
     def test_a_corrupt_old_database_is_skipped_with_a_warning(self, project: Path) -> None:
         (project / ".tmt").mkdir()

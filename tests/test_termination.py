@@ -313,3 +313,62 @@ class TestTmtsOwnThreads:
         for name, mask in seen.items():
             assert {signal.SIGINT, signal.SIGTERM, signal.SIGHUP} <= mask, name
         assert signal.SIGINT not in blocked(threading.main_thread())
+
+
+STORM = """
+import signal, sys
+from tmt import tmt_log, tmt_recorder
+import tmt.output, tmt.run
+
+stop = []
+
+def enough(signum, frame):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    stop.append(1)
+
+signal.signal(signal.SIGUSR1, enough)
+
+@tmt_recorder(name="storm")
+def step(i):
+    print("line", i)
+    tmt_log("x", i)
+    return {"i": i}
+
+print("READY", flush=True)
+runs = 0
+while not stop:
+    try:
+        try:
+            runs += 1
+            step(runs)
+        except KeyboardInterrupt:
+            pass
+    except KeyboardInterrupt:  # one that came right after the inner handler
+        pass
+left = (tmt.output._users, list(tmt.run._unended), list(tmt.run._active))
+default = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+print("STATE", runs, type(sys.stdout).__name__, *left, default, file=sys.stderr)
+"""
+
+
+class TestCtrlCStorm:
+    def test_no_run_is_left_crashed_and_nothing_leaks(self, project: Path) -> None:
+        """Ctrl-C every millisecond or two, for seconds, into a loop of short runs that goes
+        on after each: every run is recorded finished or interrupted, none crashed."""
+        import random
+
+        proc = start(project, STORM)
+        wait_ready(proc)
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            proc.send_signal(signal.SIGINT)
+            time.sleep(random.uniform(0.0005, 0.003))
+        proc.send_signal(signal.SIGUSR1)
+        # The program's own loop may be where an interrupt lands, outside its try (it then
+        # dies of it, as any program would): tmt's records must be whole either way.
+        assert proc.wait(timeout=60) in (0, -signal.SIGINT)
+        if proc.returncode == 0:
+            state = proc.stderr.read().split("STATE")[-1].split()
+            assert state[1:] == ["TextIOWrapper", "0", "[]", "[]", "True"], state
+        statuses = {e.status for e in TmtManager().runs()}
+        assert statuses <= {"finished", "interrupted"} and "interrupted" in statuses

@@ -215,7 +215,10 @@ def _size(value: Any, key: str, where: str) -> int:
             f"{where}: key {key!r} must be a size in bytes (a whole number, or a string such "
             f"as '20MB' or '512KiB'), got {value!r}"
         )
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+    try:
+        return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+    except (OverflowError, ValueError):
+        raise ConfigError(f"{where}: key {key!r} is too large a size: {value!r:.40}") from None
 
 
 _checked: set[tuple] = set()  # configurations found sound by this process (each run reads one)

@@ -42,20 +42,34 @@ def printable(text: object) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
-def printable_lines(text: str) -> list[str]:
+def one_line(message: object) -> str:
+    """A message (an error's, a warning's) as one line, its whitespace collapsed, safe to show;
+    without a leading ``tmt:``, which whoever shows it adds."""
+    text = " ".join(str(message).split())
+    if text.startswith("tmt:"):
+        text = text[4:].lstrip()
+    return printable(text)
+
+
+def printable_lines(text: str, overwrite: bool = False) -> list[str]:
     """The lines of a block of text (captured output, a traceback, a diff), each safe to
-    show. A line rewritten in place with carriage returns (a progress bar) shows what a
-    terminal would have shown last; tabs are kept."""
+    show; tabs are kept. With ``overwrite`` (for captured output), a line rewritten in place
+    with carriage returns (a progress bar) shows what a terminal would have shown last;
+    otherwise a carriage return is escaped like any control character."""
     lines = []
     for line in text.split("\n"):
-        if "\r" in line:
+        if overwrite and "\r" in line:
             line = line.rstrip("\r").rsplit("\r", 1)[-1]
         lines.append(line if line.isprintable() else _UNSAFE_BUT_TAB.sub(_escape, line))
     return lines
 
 
 def json_text(data: Any, **options: Any) -> str:
-    """``data`` as JSON (UTF-8 text kept readable), with the characters a terminal would act
-    on escaped as JSON escapes: the same data, safe to print."""
-    text = json.dumps(data, ensure_ascii=False, **options)
+    """``data`` as strict JSON (UTF-8 text kept readable), with the characters a terminal
+    would act on escaped as JSON escapes: the same data, safe to print. Values JSON cannot
+    hold are written as the store writes them (``{"$float": "nan"}``, ``{"$decimal": ...}``)."""
+    from .jsonvalue import to_json
+
+    options.pop("default", None)
+    text = json.dumps(to_json(data, "output", []), ensure_ascii=False, allow_nan=False, **options)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -38,11 +38,18 @@ class Entry:
     or ``crashed`` (a run whose process is gone without finishing).
     """
 
-    __slots__ = ("_metrics", "_record", "_root", "run_dir")
+    __slots__ = ("_metrics", "_record", "_root", "_snapshots", "run_dir")
 
-    def __init__(self, record: dict[str, Any], root: str, run_dir: str | None = None) -> None:
+    def __init__(
+        self,
+        record: dict[str, Any],
+        root: str,
+        run_dir: str | None = None,
+        snapshots: str | None = None,
+    ) -> None:
         self._record = record
         self._root = root
+        self._snapshots = snapshots  # where snapshots are, if not in the store's folder
         self._metrics: dict[str, Any] | None = None
         #: The run's own folder (its record, output, logged series); ``None`` for 0.1.x runs.
         self.run_dir = run_dir
@@ -122,9 +129,19 @@ class Entry:
 
     @property
     def snapshot_path(self) -> str | None:
-        """The folder holding the snapshot of the code this run was started with."""
+        """The folder holding the snapshot of the code this run was started with; ``None``
+        if it has none, or if its record names a folder outside the store (a crafted record
+        must not make ``tmt diff`` read, nor ``tmt restore`` copy, the whole disk)."""
         path = self._record.get("snapshot")
-        return None if path is None else self.resolve(path)
+        if not isinstance(path, str):
+            return None
+        path = self.resolve(path)
+        real = os.path.realpath(path)
+        for root in filter(None, (self._root, self._snapshots)):
+            folder = os.path.realpath(root)
+            if real != folder and real.startswith(folder.rstrip(os.sep) + os.sep):
+                return path
+        return None
 
     @property
     def params(self) -> dict[str, Any]:
@@ -185,6 +202,11 @@ class Entry:
         """The metrics logged with ``tmt_log``."""
         names = self._record.get("series")
         return list(names) if names else list(self._read_series())
+
+    def all_series(self) -> dict[str, Series]:
+        """Every series the run logged that can be read back, by name (a run whose
+        ``metrics.csv`` is gone, or was never written, has none)."""
+        return {name: Series(*values) for name, values in self._read_series().items()}
 
     def series(self, name: str) -> Series:
         """The values of metric ``name`` logged with ``tmt_log``; raises ``KeyError`` if none."""

@@ -57,11 +57,14 @@ def load_records(runs_dir: str, index_path: str) -> list[dict]:
         key = [st.st_ino, st.st_mtime_ns]
         racy = st.st_mtime_ns >= now_ns - _RACY_NS
         cached = cache.get(name)
+        if not isinstance(cached, dict):  # absent, or an entry damaged by hand
+            cached = None
         if (
             not racy
             and cached is not None
             and cached.get("key") == key
             and isinstance(cached.get("record"), dict)
+            and cached["record"].get("id") == name
         ):
             fresh[name] = cached
             continue

@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 
 #: Arrays with more elements than this are summarised instead of stored element by element.
 MAX_ARRAY_ELEMENTS = 10_000
+#: Ints longer than this are stored as a summary: Python will not write ints of more than
+#: 4,300 digits as text (and a reader would not read them).
+MAX_INT_BITS = 13_000
 _MAX_REPR = 200
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
@@ -39,8 +42,10 @@ def to_json(value: Any, where: str, problems: list[str]) -> Any:
 
 def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth: int) -> Any:
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int:
+    if value is None or kind is str or kind is bool:
         return value
+    if kind is int:
+        return value if value.bit_length() <= MAX_INT_BITS else _huge(value, where, problems)
     if kind is float:
         return value if math.isfinite(value) else {"$float": _float_name(value)}
     if isinstance(value, (dict, list, tuple, set, frozenset)):
@@ -58,7 +63,7 @@ def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth:
     if isinstance(value, bool):  # subclasses of bool, int, float, str land here
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _to_json(int(value), where, problems, path, depth)
     if isinstance(value, float):
         return _to_json(float(value), where, problems, path, depth)
     if isinstance(value, str):
@@ -131,6 +136,11 @@ def from_json(value: Any) -> Any:
     if type(value) is list:
         return [from_json(item) for item in value]
     return value
+
+
+def _huge(value: int, where: str, problems: list[str]) -> dict[str, str]:
+    problems.append(f"{where}: an int of {value.bit_length()} bits is too long; stored as its size")
+    return {"$repr": f"<an int of {value.bit_length()} bits>"}
 
 
 def _float_name(value: float) -> str:

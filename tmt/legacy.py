@@ -6,7 +6,7 @@ import os
 import warnings
 
 from . import jsonfile
-from .record import SCHEMA_VERSION, check
+from .record import MAX_TIME, SCHEMA_VERSION, check
 
 #: The largest 0.1.x database read, in bytes.
 MAX_LEGACY_DB = 1024 * 1024 * 1024
@@ -40,7 +40,7 @@ def read_legacy_db(path: str, tmt_dir: str) -> list[dict]:
         more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
         shown = "; ".join(skipped[:5]) + more
         warnings.warn(f"{path}: entries skipped: {shown}", stacklevel=3)
-    records.sort(key=lambda r: r["start_time"])
+    records.sort(key=lambda r: r.get("start_time") or 0.0)
     return records
 
 
@@ -110,6 +110,8 @@ def _seconds(value: object, key: str) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{key} is not a number of seconds: {value!r:.40}")
+    if not 0 <= value <= MAX_TIME:  # NaN fails this too
+        raise ValueError(f"{key} is not a time tmt can show: {value!r:.40}")
     return float(value)
 
 

@@ -148,14 +148,15 @@ def is_temp_name(name: str) -> bool:
     return _TEMP.fullmatch(name) is not None
 
 
-def is_debris(name: str, mtime: float, now: float | None = None) -> bool:
+def is_debris(name: str, mtime: float, now: float | None = None, old_names: bool = True) -> bool:
     """Whether a temporary file or folder named ``name`` (last modified at ``mtime``) is left
     over by a process that died: its maker is gone from this machine, or, made elsewhere, it
-    has not been touched for ``DEBRIS_AGE``. Names tmt does not make are never debris."""
+    has not been touched for ``DEBRIS_AGE``. Names tmt does not make are never debris; the
+    names of older versions (``old_names``) are judged by age alone."""
     match = _TEMP.fullmatch(name)
     now = time.time() if now is None else now
     if match is None:
-        return _OLD_TEMP.fullmatch(name) is not None and now - mtime > DEBRIS_AGE
+        return old_names and _OLD_TEMP.fullmatch(name) is not None and now - mtime > DEBRIS_AGE
     maker, pid, started = match.groups()
     if maker == _MACHINE:
         return not pid_alive(int(pid), started if started != "0" else None)

@@ -22,8 +22,8 @@ import time
 import warnings
 
 from . import jsonfile
-from .liveness import is_debris, temp_name
-from .snapshot import collect_garbage, point_last_link, remove_counted
+from .liveness import DEBRIS_AGE, is_debris, temp_name
+from .snapshot import collect_garbage, is_last_link, point_last_link, remove_counted
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,20 +76,33 @@ def collect(store: Store) -> int:
     def gone(run_id: str) -> bool:  # asked at the last moment: a run may have just started
         return run_id not in ids and not os.path.lexists(os.path.join(store.runs_dir, run_id))
 
+    # Elsewhere, a folder may be shared by several projects' stores: what looks orphaned here
+    # may be another store's. Only rm, naming the run, deletes there.
+    orphans = [w for w in ("results", "snapshots") if folders.inside(w)]
+    saved = {
+        r["id"]: {os.path.basename(x["path"]) for x in r.get("results") or ()} for r in records
+    }
     freed = 0
     for name in folders.names("results"):
         if RUN_ID.fullmatch(name) and gone(name):
-            freed += folders.remove("results", name)
-        else:
-            freed += folders.collect_debris("results", name)
-    for name in folders.names("snapshots"):
+            if "results" in orphans:
+                freed += folders.remove("results", name)
+        elif name in saved:  # never what the run's record lists, whatever its name
+            freed += folders.collect_debris("results", name, keep=saved[name])
+        else:  # a run whose record cannot be read: only files named as tmt names them now
+            freed += folders.collect_debris("results", name, old_names=False)
+    for name in folders.names("snapshots") if "snapshots" in orphans else ():
         if RUN_ID.fullmatch(name) and gone(name):
             freed += folders.remove("snapshots", name, links_only=True)
     if folders.snapshots is not None:
         freed += collect_garbage(folders.snapshots)[1]
     for name in folders.names("runs"):
         freed += folders.collect_debris("runs", name)
+        if RUN_ID.fullmatch(name) and name not in ids:
+            folders.remove_if_abandoned(name)
     freed += folders.collect_debris("root", "")
+    if folders.db != folders.root:
+        freed += folders.collect_debris("db", "")
     freed += _collect_package_lists(store, folders, records, began)
     return freed
 
@@ -163,8 +176,8 @@ def restore_snapshot(entry: Entry, dest: str) -> int:
 def _repoint_last(store: Store) -> None:
     """Point ``last`` at the newest remaining snapshot, or remove it if there is none."""
     link = store.config.last_snapshot_link
-    if not os.path.islink(link) or os.path.exists(link):
-        return  # still points at a snapshot that exists (or is not tmt's link)
+    if not is_last_link(link, store.config.snapshot_target) or os.path.exists(link):
+        return  # still points at a snapshot that exists, or is not tmt's link
     for record in reversed(store.records()):
         target = os.path.join(store.config.snapshot_target, record["id"])
         if os.path.isdir(target):
@@ -191,12 +204,15 @@ class _Folders:
         self.results = self._own(store.results_root, "results_path")
         self.snapshots = self._own(config.snapshot_target, "snapshot_target")
         self.envs = self._own(os.path.join(config.tmt_dir, "envs"), "envs")
+        db = os.path.dirname(store.runs_dir)  # index.json is written there
+        self.db = self.root if db == config.tmt_dir else self._own(db, "json_db_path")
 
     def _own(self, path: str, what: str) -> str | None:
         try:
-            info = os.lstat(path)
+            info = os.lstat(path) if path != self.store_root else os.stat(path)
         except OSError:
             return None  # nothing there to clean
+        # The store itself may be a link to where it lives (a scratch disk): that is its place.
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
             kind = "a symbolic link" if stat.S_ISLNK(info.st_mode) else "not a folder"
             warnings.warn(f"tmt: {path} ({what}) is {kind}; not cleaned up", stacklevel=4)
@@ -211,6 +227,11 @@ class _Folders:
                 )
                 return None
         return path
+
+    def inside(self, which: str) -> bool:
+        """Whether one of the folders is inside the store (not configured elsewhere)."""
+        folder = getattr(self, which)
+        return folder is not None and _within(folder, self.store_root)
 
     def names(self, which: str) -> list[str]:
         folder = getattr(self, which)
@@ -236,9 +257,30 @@ class _Folders:
             return 0
         return remove_counted(path)[1]
 
-    def collect_debris(self, which: str, name: str, inside: bool = True) -> int:
+    def remove_if_abandoned(self, run_id: str) -> None:
+        """Remove a run folder left empty by a process killed as it made it (the first thing a
+        run writes is its record, a moment later), once it is an hour old."""
+        path = os.path.join(self.runs or "", run_id)
+        try:
+            if (
+                self.runs
+                and not os.listdir(path)
+                and time.time() - os.lstat(path).st_mtime > DEBRIS_AGE
+            ):
+                os.rmdir(path)  # fails, harmlessly, if something appeared in it meanwhile
+        except OSError:
+            pass
+
+    def collect_debris(
+        self,
+        which: str,
+        name: str,
+        inside: bool = True,
+        keep: set[str] = frozenset(),  # type: ignore[assignment]
+        old_names: bool = True,
+    ) -> int:
         """Remove what dead processes left half-written: ``name`` itself if it is debris, or,
-        with ``inside``, the debris in the folder ``name``."""
+        with ``inside``, the debris in the folder ``name`` (never a name in ``keep``)."""
         folder = getattr(self, which)
         if folder is None:
             return 0
@@ -263,7 +305,7 @@ class _Folders:
                 info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            if is_debris(entry.name, info.st_mtime, now):
+            if entry.name not in keep and is_debris(entry.name, info.st_mtime, now, old_names):
                 freed += remove_counted(entry.path)[1]
         return freed
 

@@ -34,6 +34,7 @@ _lock = threading.RLock()  # reentrant: a signal handler may end a run in the mi
 _users = 0  # active runs capturing
 _tees: dict[str, _Tee] = {}
 _open_copies: weakref.WeakSet[_Copy] = weakref.WeakSet()
+_copying = threading.local()  # set while a tee passes a copied write down the chain
 
 
 class _Copy:
@@ -133,10 +134,17 @@ class _Tee:
         self._route = route
 
     def write(self, text: str) -> int:
-        if _users and text and isinstance(text, str):
-            for output in self._route():
-                output.copies[self._name].write(text)
-        return self._stream.write(text)
+        if not (_users and text and isinstance(text, str)) or getattr(_copying, "on", False):
+            return self._stream.write(text)
+        for output in self._route():
+            output.copies[self._name].write(text)
+        # A program that wrapped the stream itself (colorama does) may hold an older tee
+        # inside its wrapper: that one must not copy the same text again.
+        _copying.on = True
+        try:
+            return self._stream.write(text)
+        finally:
+            _copying.on = False
 
     def writelines(self, lines: Iterable[str]) -> None:
         for line in lines:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 
+from .jsonvalue import MAX_INT_BITS
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from inspect import Signature
@@ -58,8 +60,12 @@ def summarise(value: Any, depth: int = 0) -> Any:
 
 def _summarise(value: Any, depth: int) -> Any:
     kind = type(value)
-    if value is None or kind is bool or kind is int:
+    if value is None or kind is bool:
         return value
+    if kind is int:
+        if value.bit_length() <= MAX_INT_BITS:
+            return value
+        return {"$type": "int", "$repr": f"<an int of {value.bit_length()} bits>"}
     if kind is float:
         return value if math.isfinite(value) else {"$float": str(value)}
     if kind is str:

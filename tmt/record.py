@@ -20,6 +20,10 @@ SCHEMA_VERSION = 1
 STATUSES = ("running", "finished", "failed", "interrupted", "terminated", "crashed", "pruned")
 #: Metrics and parameters nested deeper than this are not kept (nor read back).
 MAX_DEPTH = 64
+#: Times (seconds since the epoch) a record may hold: up to the year 2255, which every tool
+#: that turns them into dates can show (pandas stops in 2262).
+MAX_TIME = 9_000_000_000
+TIMES = ("start_time", "end_time", "heartbeat_time")
 
 
 _NONE = type(None)
@@ -89,20 +93,37 @@ def check(record: dict[str, Any]) -> list[str]:
     have its documented type. Returns a description of what was dropped, if anything."""
     record.pop("legacy", None)  # only tmt 0.1.x databases hold legacy runs
     problems = []
+    subfields: list[str] = []
     for key, value in record.items():
         allowed = SIMPLE.get(key)
         if allowed is not None:
             if type(value) not in allowed or (type(value) is float and not math.isfinite(value)):
                 problems.append(key)
-        elif key in OBJECTS:
-            if value is not None and not _fits(value, OBJECTS[key]):
+        elif key in OBJECTS and value is not None:
+            if type(value) is not dict:
                 problems.append(key)
+            elif not _fits(value, OBJECTS[key]):  # keep the object, less its bad fields
+                bad = [
+                    k
+                    for k, allowed in OBJECTS[key].items()
+                    if k in value and type(value[k]) not in allowed
+                ]
+                subfields.extend(f"{key}.{k}" for k in bad)
+                record[key] = {k: v for k, v in value.items() if k not in bad}
         elif key in DATA:
             if type(value) is not dict or _too_deep(value):
                 problems.append(key)
         elif key in LISTS and type(value) is not list:
             problems.append(key)
+    for key in TIMES:
+        value = record.get(key)
+        if value is not None and key not in problems and not 0 <= value <= MAX_TIME:
+            problems.append(key)
+    duration = record.get("duration")
+    if duration is not None and "duration" not in problems and abs(duration) > MAX_TIME:
+        problems.append("duration")
     described = [f"{key!r} ({_describe(record.pop(key))})" for key in problems]
+    described += [f"{name!r}" for name in subfields]
     for key, item_type in LISTS.items():
         items = record.get(key)
         if not items:

@@ -11,7 +11,7 @@ import warnings
 from . import __version__, output
 from .config import Configs
 from .environment import PackagesProbe, describe
-from .errors import DuplicatedNameError
+from .errors import DuplicatedNameError, StoreError
 from .gitinfo import GitProbe
 from .liveness import machine, process_start, this_host
 from .output import RunOutput
@@ -29,6 +29,7 @@ from .run import (
 )
 from .series import SeriesWriter
 from .store import Store
+from .termination import hold_interrupts, release_interrupts
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -104,16 +105,28 @@ def tmt_recorder(
                         return await func(*args, **kwargs)
                     finally:
                         leave_disabled(token)
-                run = start(args, kwargs)
+                run = None
                 try:
-                    activate(run)
+                    held = hold_interrupts()
+                    try:
+                        run = start(args, kwargs)
+                        activate(run)
+                    finally:
+                        release_interrupts(held)
                     returned = await func(*args, **kwargs)
                 except BaseException as exc:
-                    end_run(run, exc)
+                    if run is not None:
+                        try:
+                            end_run(run, exc)
+                        except KeyboardInterrupt:
+                            end_run(run, exc)
+                            raise
                     raise
-                pending = end_run(run, None, returned)
-                if pending is not None:
-                    raise pending
+                try:
+                    end_run(run, None, returned)
+                except KeyboardInterrupt:
+                    end_run(run, None, returned)
+                    raise
                 return returned
 
             return async_wrapper  # type: ignore[return-value]
@@ -126,16 +139,28 @@ def tmt_recorder(
                     return func(*args, **kwargs)
                 finally:
                     leave_disabled(token)
-            run = start(args, kwargs)
+            run = None
             try:
-                activate(run)
+                held = hold_interrupts()  # a Ctrl-C while tmt starts the run acts once it has
+                try:
+                    run = start(args, kwargs)
+                    activate(run)
+                finally:
+                    release_interrupts(held)
                 returned = func(*args, **kwargs)
             except BaseException as exc:
-                end_run(run, exc)
+                if run is not None:
+                    try:
+                        end_run(run, exc)
+                    except KeyboardInterrupt:  # came while the run was ended: it is recorded
+                        end_run(run, exc)  # (or came on the way in: record it now)
+                        raise
                 raise
-            pending = end_run(run, None, returned)
-            if pending is not None:
-                raise pending
+            try:
+                end_run(run, None, returned)
+            except KeyboardInterrupt:
+                end_run(run, None, returned)
+                raise
             return returned
 
         return wrapper  # type: ignore[return-value]
@@ -143,24 +168,19 @@ def tmt_recorder(
     return decorate
 
 
-def end_run(
-    run: ActiveRun, exc: BaseException | None, returned: Any = None
-) -> KeyboardInterrupt | None:
+def end_run(run: ActiveRun, exc: BaseException | None, returned: Any = None) -> None:
     """Deactivate the run and complete its record: failed with ``exc``, or finished with what
-    the function ``returned``. A Ctrl-C pressed meanwhile (a second one, usually) does not
-    stop the record from being written: the ending is done again, and the interrupt is
-    returned for the caller to raise once the record is safe."""
-    pending = None
-    while True:
-        try:
-            deactivate(run)
-            if exc is None:
-                run.finish(returned)
-            else:
-                run.fail(exc)
-            return pending
-        except KeyboardInterrupt as again:
-            pending = again
+    the function ``returned``. A Ctrl-C pressed meanwhile (a second one, usually) is held back
+    until the record is written, then raised. Ending a run twice does nothing more."""
+    held = hold_interrupts()
+    try:
+        deactivate(run)
+        if exc is None:
+            run.finish(returned)
+        else:
+            run.fail(exc)
+    finally:
+        release_interrupts(held)
 
 
 def start_run(
@@ -171,23 +191,62 @@ def start_run(
     params: dict[str, Any] | None = None,
     tags: list[str] | None = None,
 ) -> ActiveRun:
-    """Create the run's folder and first record, then capture its code, git and environment."""
+    """Create the run's folder and first record, then capture its code, git and environment.
+
+    A store that cannot take the run's folder (a full disk, a read-only store) does not stop
+    the function: it runs unrecorded, with one warning saying why.
+    """
     config = Configs.load(config_path)
     store = Store(config)
     enclosing = enclosing_run()
     parent = _parent_for(store, name, strategy) if strategy is not None else None
     if parent is None and enclosing is not None:
         parent = enclosing.id
-    run_id = store.create_run_dir()
+    unrecorded: StoreError | None = None
+    try:
+        run_id = store.create_run_dir()
+    except StoreError as exc:
+        run_id, unrecorded = os.urandom(6).hex(), exc
+    made: list[ActiveRun] = []  # the run, as soon as it exists
+    try:  # from here on the run exists: whatever stops its start (a Ctrl-C) ends it
+        return _begin(
+            store, run_id, name, description, parent, enclosing, params, tags, unrecorded, made
+        )
+    except BaseException as exc:
+        if made:
+            end_run(made[0], exc)
+        else:
+            try:
+                os.rmdir(store.run_dir(run_id))  # nothing in it yet
+            except OSError:
+                pass
+        raise
+
+
+def _begin(
+    store: Store,
+    run_id: str,
+    name: str,
+    description: str,
+    parent: str | None,
+    enclosing: ActiveRun | None,
+    params: dict[str, Any] | None,
+    tags: list[str] | None,
+    unrecorded: StoreError | None,
+    made: list[ActiveRun],
+) -> ActiveRun:
+    config = store.config
     run_dir = store.run_dir(run_id)
     inherit = enclosing if enclosing is not None and enclosing.store.root == store.root else None
-    git = None if inherit is not None else _git_probe(config.snapshot_source)
-    ready: list[ActiveRun] = []  # the run, once made, for the package list to be noted in
-    packages = PackagesProbe(config.tmt_dir, on_ready=lambda path: _note_packages(ready, path))
+    git = None if inherit is not None or unrecorded else _git_probe(config.snapshot_source)
+    ready = made  # the run, once made, for the package list to be noted in
+    packages = None
+    if unrecorded is None:
+        packages = PackagesProbe(config.tmt_dir, on_ready=lambda path: _note_packages(ready, path))
     now = round(time.time(), 6)  # microseconds: what a datetime holds
     pid = os.getpid()
     environment = describe()
-    environment["packages"] = packages.path
+    environment["packages"] = packages.path if packages is not None else None
     dest = os.path.join(config.snapshot_target, run_id)
     record: dict[str, Any] = {
         "schema": SCHEMA_VERSION,
@@ -213,7 +272,7 @@ def start_run(
         "metrics": {},
         "series": [],
         "results": [],
-        "snapshot": store.relative(dest),
+        "snapshot": store.relative(dest) if unrecorded is None else None,
         "snapshot_left_out": None,
         "git": _inherited_git(inherit) if inherit is not None else None,
         "environment": environment,
@@ -223,27 +282,28 @@ def start_run(
     same_process = enclosing is not None and enclosing.pid == pid
     run = ActiveRun(store, record, parent=enclosing if same_process else None)
     run.series = SeriesWriter(run_dir)
+    made.append(run)
+    if unrecorded is not None:
+        run.unrecorded = unrecorded
+        warnings.warn(f"tmt: a run of {name!r} is not recorded: {unrecorded}", stacklevel=5)
+        return run
     run.write()
-    ready.append(run)
-    try:  # from here on the run exists: whatever stops its start (Ctrl-C) ends it
-        updates: dict[str, Any] = {}
-        if inherit is not None:
-            updates.update(_share_snapshot(inherit, config, dest))
-        else:
-            updates.update(_snapshot(run, config))
-        if git is not None:
-            updates["git"] = git.collect(run_dir)
-        if environment["packages"] is None:  # being listed in the background: noted once stored
-            _note_packages(ready, packages.path)
-            run.on_end.append(lambda: _note_packages(ready, packages.result(timeout=10.0)))
-        if updates:
-            run.update(**updates)
-        captured = RunOutput(run_dir)
-        output.start(output_targets)
-        run.output = captured  # only once started: ending the run stops it
-    except BaseException as exc:
-        end_run(run, exc)
-        raise
+    updates: dict[str, Any] = {}
+    if inherit is not None:
+        updates.update(_share_snapshot(inherit, config, dest))
+    else:
+        updates.update(_snapshot(run, config))
+    if git is not None:
+        updates["git"] = git.collect(run_dir)
+    if environment["packages"] is None and packages is not None:  # listed in the background
+        _note_packages(ready, packages.path)
+        probe = packages
+        run.on_end.append(lambda: _note_packages(ready, probe.result(timeout=10.0)))
+    if updates:
+        run.update(**updates)
+    captured = RunOutput(run_dir)
+    output.start(output_targets)
+    run.output = captured  # only once started: ending the run stops it
     return run
 
 
@@ -294,10 +354,16 @@ def _snapshot(run: ActiveRun, config: Configs) -> dict[str, Any]:
             config.gitignore_path,
             config.snapshot_max_file_size,
         )
-        point_last_link(config.last_snapshot_link, dest)
     except Exception as exc:
-        warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=5)
+        if isinstance(exc, OSError):  # the store could not take it: said when the run ends
+            run.losses.append(f"its code snapshot ({exc.strerror or exc})")
+        else:
+            warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=5)
         return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
+    try:
+        point_last_link(config.last_snapshot_link, dest)
+    except OSError as exc:  # the snapshot is whole; only the convenience link is not
+        warnings.warn(f"tmt: {config.last_snapshot_link} not updated: {exc}", stacklevel=5)
     left_out = {}
     if report.too_large:
         left_out["too_large"] = report.too_large
@@ -331,13 +397,16 @@ def _share_snapshot(parent: ActiveRun, config: Configs, dest: str) -> dict[str, 
     source = parent.record.get("snapshot")
     if source is None:
         return {"snapshot": None}
+    from .snapshot import point_last_link
+
     try:
         os.symlink(os.readlink(parent.store.resolve(source)), dest)
-        from .snapshot import point_last_link
-
-        point_last_link(config.last_snapshot_link, dest)
     except OSError as exc:
         return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
+    try:
+        point_last_link(config.last_snapshot_link, dest)
+    except OSError:
+        pass  # the parent warned about its link already
     return {"snapshot_left_out": parent.record.get("snapshot_left_out")}
 
 

@@ -39,20 +39,20 @@ def tmt_save(
     folder = run.results_dir
     os.makedirs(folder, exist_ok=True)
     with run.lock:
-        taken = {r["name"] for r in run.record["results"]}
         path = os.path.join(folder, name + extension)
-        if name in taken or path in run.reserved or os.path.lexists(path):
+        if name in run.result_names or path in run.reserved or os.path.lexists(path):
             if not allow_exist:
                 raise DuplicatedNameError(
                     f"tmt_save: a result named {name!r} was already saved in run {run.id}; "
                     "pass allow_exist=True to keep both, or choose another name"
                 )
-            counter = 1
+            counter = run.suffixes.get((name, extension), 1)  # where the last one stopped
             while True:
                 path = os.path.join(folder, f"{name}_{counter}{extension}")
                 if path not in run.reserved and not os.path.lexists(path):
                     break
                 counter += 1
+            run.suffixes[(name, extension)] = counter + 1
         _check_length(name, path)
         run.reserved.add(path)
     try:

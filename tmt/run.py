@@ -39,6 +39,9 @@ _unended: dict[str, ActiveRun] = {}  # active, or ending: what a fatal signal mu
 _active_lock = threading.RLock()
 _fallback: list[ActiveRun | None] = [None]  # the innermost active run, if they form one chain
 _heartbeat: threading.Thread | None = None
+# A result saved within this many seconds of the last one is listed by the next tick instead:
+# saving in a tight loop then costs one record write a tick, not one a save.
+_COALESCE = 0.05
 
 
 class ActiveRun:
@@ -59,11 +62,17 @@ class ActiveRun:
         self.done = False  # the record takes no more changes
         self.ended = False  # the final record is written
         self.reserved: set[str] = set()  # result paths being written by tmt_save
+        self.result_names: set[str] = set()  # the names of the results saved
+        self.suffixes: dict[tuple[str, str], int] = {}  # the next _N of a name saved again
+        self._pending = False  # the record has changes not written yet (see add_result)
+        self._listed_at = 0.0  # when a result was last listed at once (monotonic)
         self.series: Any = None  # a SeriesWriter, set by the recorder
         self.output: output.RunOutput | None = None  # set by the recorder, with the tee started
         self.on_end: list[Any] = []  # called (with no arguments) just before the final write
         self.stop_signal: str | None = None  # SIGTERM or SIGHUP, if one came
         self._ending: Any = None  # redoes the ending under way (finish or fail), if any
+        self.losses: list[str] = []  # what could not be kept, said in one warning at the end
+        self.unrecorded: OSError | None = None  # why the store could not take this run at all
         self._token: Any = None
         self._write_error: OSError | None = None
 
@@ -75,6 +84,9 @@ class ActiveRun:
     def write(self, durable: bool = True) -> bool:
         """Write the record as it is now; a failure is kept for the run's final report and
         never raised. True if it was written."""
+        if self.unrecorded is not None:
+            return False
+        self._pending = False
         try:
             self.store.write_record(self.record, durable)
         except (OSError, ValueError) as exc:
@@ -97,16 +109,29 @@ class ActiveRun:
                 self.write(durable=False)
 
     def add_result(self, name: str, path: str, saved_with: str) -> None:
+        """List a saved result in the record: at once, unless a result was listed in the last
+        few milliseconds (a run saving in a tight loop), when the next tick does."""
         with self.lock:
             self.record["results"].append(
                 {"name": name, "path": self.store.relative(path), "saved_with": saved_with}
             )
-            self.write()
+            self.result_names.add(name)
+            now = time.monotonic()
+            if now - self._listed_at < _COALESCE:
+                self._pending = True
+            else:  # atomic, not flushed: the result file is not either (the end is)
+                self._listed_at = now
+                self.write(durable=False)
 
     def tick(self) -> None:
-        """Write the logged values queued so far (called about once a second)."""
+        """Write the logged values queued so far, and the record if results were listed in
+        it since it was written (called about once a second)."""
         if self.series is not None and not self.done:
             self.series.flush()
+        if self._pending:
+            with self.lock:
+                if self._pending and not self.done:
+                    self.write(durable=False)
 
     # Endings -----------------------------------------------------------------------------
     def finish(self, returned: Any) -> None:
@@ -161,6 +186,21 @@ class ActiveRun:
             error["traceback"] = "".join(traceback.format_stack(frame))
         self._end("terminated", metrics=self._metrics({}, []), error=error)
 
+    def _close_series(self) -> str | None:
+        if self.series is None:
+            return None
+        self.record["series"] = sorted(self.series.last)
+        return self.series.close()
+
+    def _close_output(self) -> list[str]:
+        capturing, self.output = self.output, None
+        if capturing is None:
+            return []
+        try:
+            return capturing.close()
+        finally:
+            output.stop()
+
     def _metrics(self, returned: dict, problems: list[str]) -> dict:
         """The metrics to record: the series' last values, then what was returned."""
         metrics = {}
@@ -177,22 +217,16 @@ class ActiveRun:
         if self.ended or os.getpid() != self.pid:
             return  # ended already, or a forked child's copy of the run: never written here
         self.live = False
-        for callback in self.on_end:
+        lost = list(self.losses)
+        for step in (*self.on_end, self._close_series, self._close_output):
             try:
-                callback()
-            except Exception:
-                pass  # capturing context must never cost the run its record
-        lost = []
-        if self.series is not None:
-            self.record["series"] = sorted(self.series.last)
-            lost_values = self.series.close()
-            if lost_values:
-                lost.append(lost_values)
-        if self.output is not None:
-            lost += self.output.close()
-            self.output, capturing = None, self.output
-            if capturing is not None:
-                output.stop()
+                described = step()
+            except Exception as exc:  # nothing here may cost the run its record
+                described = f"a step of its ending ({type(exc).__name__}: {exc})"
+            if isinstance(described, str):
+                lost.append(described)
+            elif described:
+                lost += described
         now = round(time.time(), 6)
         with self.lock:
             if self.ended:
@@ -213,6 +247,8 @@ class ActiveRun:
             last = not _unended
         if last:  # the signal handlers are tmt's only while a run has not ended
             termination.uninstall()
+        if self.unrecorded is not None:
+            return  # said when it started: nothing of it could be kept
         if not written:
             error = self._write_error
             lost.append(f"its final record ({getattr(error, 'strerror', None) or error})")
@@ -422,9 +458,12 @@ def _beat_forever() -> None:
         if beat:
             last_beat = time.monotonic()
         for run in runs:
-            run.tick()
-            if beat:
-                run.beat()
+            try:
+                run.tick()
+                if beat:
+                    run.beat()
+            except Exception:  # one run's trouble must not stop the others' heartbeats
+                pass
 
 
 def _forget_runs_in_child() -> None:

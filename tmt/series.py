@@ -63,6 +63,10 @@ def tmt_log(name: str | dict[str, Any], value: Any = None, step: int | None = No
         if value is not None:
             raise TypeError("tmt_log: pass either a name and a value, or a dict of values")
         for key, item in name.items():
+            if type(key) is not str:
+                raise TypeError(
+                    f"tmt_log: metric names must be strings, got {type(key).__name__} {_short(key)}"
+                )
             run.series.log(key, item, step, now)
     else:
         raise TypeError(f"tmt_log: name must be a string or a dict, got {type(name).__name__}")
@@ -118,6 +122,7 @@ class SeriesWriter:
             if self.error is not None:  # the file stopped taking values
                 self.lost += len(lines)
                 return
+            values = len(lines)
             try:
                 if self.file is None:
                     new = not os.path.exists(self.path)
@@ -127,7 +132,7 @@ class SeriesWriter:
                 self.file.write("".join(lines))
                 self.file.flush()
             except (OSError, ValueError) as exc:
-                self.lost += len(lines)
+                self.lost += values
                 self.error = exc if isinstance(exc, OSError) else OSError(str(exc))
                 self._drop_file()
 

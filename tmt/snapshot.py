@@ -86,8 +86,13 @@ def take_snapshot(
         MAX_FILE_SIZE if max_file_size is None else max_file_size,
         _StatCache.load(target_root, source),
     )
-    walker.walk_root(source, extra_ignore_file)
-    walker.store_pending()
+    try:
+        walker.walk_root(source, extra_ignore_file)
+        walker.store_pending()
+    except BaseException:
+        if walker.staging.root is not None:
+            _remove_tree(walker.staging.root)
+        raise
     report = walker.report
     manifest = sorted(walker.manifest)
     report.tree = _tree_id(manifest)
@@ -119,8 +124,8 @@ def point_last_link(last_link: str, dest: str) -> None:
     """
     directory = os.path.dirname(last_link)
     os.makedirs(directory, exist_ok=True)
-    if os.path.lexists(last_link) and not os.path.islink(last_link):
-        raise FileExistsError(f"{last_link} exists and is not a symbolic link; not replaced")
+    if os.path.lexists(last_link) and not is_last_link(last_link, os.path.dirname(dest)):
+        raise FileExistsError(f"{last_link} exists and is not tmt's link; not replaced")
     target = os.path.relpath(dest, directory)
     tmp = os.path.join(directory, temp_name())
     os.symlink(target, tmp)
@@ -129,6 +134,17 @@ def point_last_link(last_link: str, dest: str) -> None:
     except OSError:
         os.unlink(tmp)
         raise
+
+
+def is_last_link(path: str, target_root: str) -> bool:
+    """Whether ``path`` is a link tmt made to a snapshot in ``target_root`` (a link of the
+    user's by that name is never replaced nor removed)."""
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return False
+    resolved = os.path.normpath(os.path.join(os.path.dirname(path), target))
+    return os.path.dirname(resolved) == os.path.normpath(target_root)
 
 
 class _ObjectStore:
@@ -380,14 +396,15 @@ class _Walker:
                 st.st_mtime_ns,
                 st.st_ctime_ns,
             )
-            new = False
-            if not os.path.exists(self.store.path(digest)):
-                new = self.store.add(content, digest, path, st.st_mtime_ns, self.staging.place(rel))
-            return digest, changed, new
         except FileNotFoundError:
             return f"{rel}: vanished while the snapshot was taken"
         except OSError as exc:
             return f"{rel}: {exc.strerror or exc}"
+        # Storing it: a failure here is the store's (a full disk), and fails the snapshot.
+        new = False
+        if not os.path.exists(self.store.path(digest)):
+            new = self.store.add(content, digest, path, st.st_mtime_ns, self.staging.place(rel))
+        return digest, changed, new
 
 
 def _tree_id(manifest: list[tuple[str, str, str]]) -> str:

@@ -135,7 +135,7 @@ class Store:
 
     def _entry(self, record: dict) -> Entry:
         run_dir = None if record.get("legacy") else os.path.join(self.runs_dir, record["id"])
-        return Entry(record, self.root, run_dir)
+        return Entry(record, self.root, run_dir, self.config.snapshot_target)
 
     def entry(self, run_id: str) -> Entry | None:
         """The run with id ``run_id``, read straight from its record; ``None`` if there is none."""
@@ -161,7 +161,8 @@ def _annotations_lock(run_dir: str) -> Iterator[None]:
     if not os.path.isdir(run_dir):
         raise StoreError(f"no run folder {run_dir}")
     with _thread_lock:
-        fd = os.open(os.path.join(run_dir, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o666)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(os.path.join(run_dir, LOCK_NAME), flags, 0o666)
         try:
             try:
                 import fcntl

@@ -53,6 +53,37 @@ _previous: dict[int, Any] = {}  # signal number -> the handler tmt's replaced
 _callback: list[Callback] = []
 
 
+def hold_interrupts() -> Any:
+    """Hold Ctrl-C (SIGINT) back while tmt starts or ends a run, so that the record is
+    always written whole; :func:`release_interrupts` then lets it through. Returns a token
+    for it (``None`` outside the main thread, where Python never raises KeyboardInterrupt)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        previous = signal.getsignal(signal.SIGINT)
+        if previous in (signal.SIG_IGN, None):
+            return None
+        held: list = []
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    except (OSError, ValueError):
+        return None
+    return previous, held
+
+
+def release_interrupts(token: Any) -> None:
+    """Undo :func:`hold_interrupts`; a Ctrl-C that came meanwhile acts now, as it would have
+    (with Python's default handler: ``KeyboardInterrupt`` is raised here)."""
+    if token is None:
+        return
+    previous, held = token
+    signal.signal(signal.SIGINT, previous)
+    if held:
+        if callable(previous):
+            previous(signal.SIGINT, held[-1])
+        elif previous == signal.SIG_DFL:
+            os.kill(os.getpid(), signal.SIGINT)
+
+
 def start_quiet(thread: threading.Thread) -> None:
     """Start one of tmt's own threads with the signals from outside blocked, so that they
     always reach the program's threads (a Ctrl-C that landed on tmt's heartbeat thread would
@@ -69,8 +100,9 @@ def start_quiet(thread: threading.Thread) -> None:
 
 def install(callback: Callback) -> None:
     """Handle the stop signals by calling ``callback``, then as before. Does nothing outside
-    the main thread, or when installed already."""
-    if _previous or threading.current_thread() is not threading.main_thread():
+    the main thread. Safe to interrupt at any point: what is installed is read back from the
+    signal module, never assumed."""
+    if threading.current_thread() is not threading.main_thread():
         return
     _callback[:] = [callback]
     for name in SIGNALS:
@@ -79,12 +111,15 @@ def install(callback: Callback) -> None:
             continue
         try:
             current = signal.getsignal(signum)
+            if current is _handle:
+                continue  # installed already
             if current in (signal.SIG_IGN, None):  # ignored, or a handler set outside Python
+                _previous.pop(signum, None)
                 continue
+            _previous[signum] = current  # first: the handler must always know what it replaced
             signal.signal(signum, _handle)
         except (OSError, ValueError):
             continue
-        _previous[signum] = current
 
 
 def uninstall() -> None:
@@ -92,13 +127,13 @@ def uninstall() -> None:
     stay until the next run of the main thread ends, harmlessly)."""
     if threading.current_thread() is not threading.main_thread():
         return
-    for signum, previous in list(_previous.items()):
+    for signum in list(_previous):
         try:
             if signal.getsignal(signum) is _handle:
-                signal.signal(signum, previous)
-        except (OSError, ValueError):
+                signal.signal(signum, _previous[signum])
+        except (OSError, ValueError, KeyError):
             pass
-        del _previous[signum]
+        _previous.pop(signum, None)
 
 
 def _handle(signum: int, frame: FrameType | None) -> None:

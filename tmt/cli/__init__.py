@@ -11,6 +11,7 @@ import argparse
 import os
 import sys
 
+from ..display import one_line
 from .console import Console
 
 TYPE_CHECKING = False
@@ -110,8 +111,7 @@ def _one_line(exc: object) -> str:
     text = str(exc) or type(exc).__name__
     if isinstance(exc, KeyError) and exc.args:
         text = str(exc.args[0])
-    text = " ".join(text.split())
-    return text[3:].lstrip() if text.startswith("tmt:") else text
+    return one_line(text)
 
 
 def _version() -> str:

@@ -17,7 +17,10 @@ def when(timestamp: float | None) -> str:
     """A start time as ``2026-11-22 14:05`` (local time)."""
     if not timestamp:
         return ""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return "?"
 
 
 def duration(seconds: float | None) -> str:

@@ -87,7 +87,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
     if e.parent:
         console.print(f"child of {p(e.parent)}")
     _section(console, "params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
-    series = {name: e.series(name).values for name in e.series_names()}
+    series = {name: found.values for name, found in e.all_series().items()}
     metric_rows = []
     for name, value in flatten(e.metrics).items():
         line = sparkline(series[name], 30) if name in series else ""
@@ -122,7 +122,7 @@ def show(args: argparse.Namespace, console: Console) -> int:
     for stream in ("stdout", "stderr"):
         text = e.output(stream)
         if text:
-            lines = printable_lines(text.rstrip("\n"))
+            lines = printable_lines(text.rstrip("\n"), overwrite=True)
             console.print()
             console.print(
                 s(f"{stream} (last {min(_TAIL, len(lines))} of {len(lines)} lines)", "bold")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -24,17 +25,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--config", metavar="PATH", help="a configuration file")
     parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
     args = parser.parse_args(argv)
-    try:
-        if args.directory:
-            os.chdir(args.directory)
-        from .app import App
-        from .model import RunsModel
+    from ..display import one_line
 
-        app = App(RunsModel(config=args.config))
-    except Exception as exc:  # one line, never a traceback
-        if os.environ.get("TMT_DEBUG"):
-            raise
-        sys.stderr.write(f"tmt_tui: error: {exc}\n")
-        return 1
-    app.run()
-    return 0
+    # Warnings (an unreadable record, say) would garble the screen: they are counted in the
+    # status line and listed, one escaped line each, when the app ends.
+    warned: list[str] = []
+    shown = warnings.showwarning
+    warnings.showwarning = lambda message, *rest, **more: warned.append(one_line(message))  # type: ignore[assignment]
+    try:
+        try:
+            if args.directory:
+                os.chdir(args.directory)
+            from .app import App
+            from .model import RunsModel
+
+            model = RunsModel(config=args.config)
+            model.warnings = warned
+            app = App(model)
+        except Exception as exc:  # one line, never a traceback
+            if os.environ.get("TMT_DEBUG"):
+                raise
+            sys.stderr.write(f"tmt_tui: error: {one_line(exc)}\n")
+            return 1
+        app.run()
+        return 0
+    finally:
+        warnings.showwarning = shown
+        for message in dict.fromkeys(warned):
+            sys.stderr.write(f"tmt_tui: warning: {message}\n")

@@ -32,6 +32,7 @@ class RunsModel:
         self.marked: list[str] = []  # ids, in the order they were marked
         self.visible: list[Entry] = []
         self.metrics: list[str] = []
+        self.warnings: list[str] = []  # what reading the store warned about
 
     @property
     def store_exists(self) -> bool:

@@ -81,6 +81,8 @@ class RunsView(urwid.WidgetWrap):
             parts.append("grouped")
         if m.marked:
             parts.append(f"{len(m.marked)} marked")
+        if m.warnings:
+            parts.append(f"{len(set(m.warnings))} warning(s), listed on exit")
         parts.append("? keys")
         text = "  |  ".join(parts)
         self.status.set_text(text if message is None else f"{message}  |  {text}")
@@ -153,11 +155,10 @@ class DetailView(urwid.WidgetWrap):
             body.append(urwid.Text("\n".join(printable_lines(e.error.get("traceback") or ""))))
         body += _section("params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
         body += _section("metrics", [(k, fmt.value(v)) for k, v in flatten(e.metrics).items()])
-        names = e.series_names()
-        if names:
+        curves = e.all_series()
+        if curves:
             body += _section("curves", [])
-            for name in names:
-                series = e.series(name)
+            for name, series in curves.items():
                 body.append(Chart(p(name), [(p(name), series.steps, series.values)]))
                 body.append(urwid.Divider())
         body += _section("results", [(n, p) for n, p in e.results])
@@ -189,7 +190,7 @@ class DetailView(urwid.WidgetWrap):
             )
         for stream in ("stdout", "stderr"):
             text = e.output(stream).rstrip("\n")
-            lines = printable_lines(text) if text else []
+            lines = printable_lines(text, overwrite=True) if text else []
             if lines:
                 body += _section(f"{stream} (last {min(_TAIL, len(lines))} lines)", [])
                 body += [urwid.Text(line, wrap="clip") for line in lines[-_TAIL:]]
@@ -221,15 +222,16 @@ class CompareView(urwid.WidgetWrap):
                 (14, (attr, "" if v is None else printable(fmt.value(v)))) for v in values
             ]
             body.append(urwid.Text(_line(cells), wrap="clip"))
+        curves = [(e, e.all_series()) for e in entries]
         names: dict[str, None] = {}
-        for e in entries:
-            names.update(dict.fromkeys(e.series_names()))
+        for _, found in curves:
+            names.update(dict.fromkeys(found))
         for name in names:
-            series = []
-            for e in entries:
-                if name in e.series_names():
-                    s = e.series(name)
-                    series.append((printable(f"{e.name} {e.id[:8]}"), s.steps, s.values))
+            series = [
+                (printable(f"{e.name} {e.id[:8]}"), found[name].steps, found[name].values)
+                for e, found in curves
+                if name in found
+            ]
             body += [urwid.Divider(), Chart(printable(name), series)]
         super().__init__(_scroll(body, "compare  |  Esc back"))
 
