@@ -68,8 +68,13 @@ def json_text(data: Any, **options: Any) -> str:
     """``data`` as strict JSON (UTF-8 text kept readable), with the characters a terminal
     would act on escaped as JSON escapes: the same data, safe to print. Values JSON cannot
     hold are written as the store writes them (``{"$float": "nan"}``, ``{"$decimal": ...}``)."""
-    from .jsonvalue import to_json
-
     options.pop("default", None)
-    text = json.dumps(to_json(data, "output", []), ensure_ascii=False, allow_nan=False, **options)
+    try:  # the usual case: data as the store holds it, markers and all
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False, **options)
+    except (ValueError, TypeError):  # decoded values: nan, inf, Decimal...
+        from .jsonvalue import to_json
+
+        text = json.dumps(
+            to_json(data, "output", []), ensure_ascii=False, allow_nan=False, **options
+        )
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

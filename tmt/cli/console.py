@@ -69,7 +69,8 @@ class Console:
         terminal, the columns that do not fit its width are dropped from the right and long
         cells cut; piped, nothing is ever cut."""
         headers = [printable(h) for h in headers]
-        rows = [[printable(cell) for cell in row] for row in rows]
+        # The usual cell needs no escaping, which str.isprintable tells fastest.
+        rows = [[c if c.isprintable() else printable(c) for c in row] for row in rows]
         columns = len(headers)
         widths = [len(h) for h in headers]
         for row in rows:
