@@ -95,6 +95,8 @@ def tmt_recorder(
                 name, description, config_path, duplicate_strategy, params=params, tags=tag_list
             )
 
+        # The two wrappers differ only by ``await``. The retry around end_run is written out in
+        # each: a Ctrl-C can land on the way into any function, before its own try begins.
         if _is_async(func):
 
             @functools.wraps(func)

@@ -8,8 +8,8 @@ found again, nor is a run found, or written, from a child process of the one run
 
 A run's life: ``live`` (it takes results, logged values and output) until it ends; then
 ``done`` (no change is taken any more) while its final record is written; then ``ended``.
-Ending is idempotent, so an ending interrupted by a second Ctrl-C can simply be done again,
-and it never raises: what could not be written (a full disk) is said in one warning.
+Ending is idempotent (a signal handler may complete an ending already under way) and never
+raises: what could not be written (a full disk) is said in one warning.
 """
 
 from __future__ import annotations
