@@ -103,6 +103,20 @@ class TestList:
         proc = tmt("--config", "c.json", "list", cwd=project)
         assert proc.stdout == "" and "no runs" in proc.stderr
 
+    def test_ints_too_large_for_a_float_sort_as_the_largest(self, project: Path) -> None:
+        for value in (1, 10**400, -(10**400)):
+            tmt_recorder(name="h")(lambda v=value: {"huge": v})()
+        out = ok("list", "--sort", "huge").splitlines()
+        assert [line.split()[-1][:4] for line in out[1:]] == ["1000", "1", "-100"]
+        assert ok("timeline", "h", "--metric", "huge", "--json")
+        from tmt.tui.model import RunsModel
+
+        model = RunsModel()
+        model.reload()
+        model.next_sort(), model.next_sort()
+        model.search("huge>1")
+        assert len(model.visible) == 1
+
     def test_a_bad_date_is_one_line(self, runs) -> None:
         proc = tmt("list", "--since", "someday")
         assert proc.returncode == 1

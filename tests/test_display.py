@@ -38,6 +38,9 @@ class TestPrintable:
             ("csi\x9b31m", "csi\\x9b31m"),
             ("rtl\u202eevil", "rtl\\u202eevil"),
             ("nul\x00", "nul\\x00"),
+            ("zero\u200bwidth", "zero\\u200bwidth"),
+            ("bom\ufeff", "bom\\ufeff"),
+            ("family 👨\u200d👩\u200d👧", "family 👨\u200d👩\u200d👧"),
         ],
     )
     def test_controls_are_escaped_and_the_rest_kept(self, text: str, shown: str) -> None:

@@ -97,3 +97,27 @@ class TestUnstorable:
         back, problems = roundtrip(Broken())
         assert "failing repr" in back
         assert len(problems) == 1
+
+
+class TestValuesThatLookLikeMarkers:
+    """A dict of the program's own that looks like a marker is read back as that dict."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            {"$float": "inf"},
+            {"$decimal": "abc"},
+            {"$repr": "hi"},
+            {"$dict": {"$float": "nan"}},
+            {"loss": {"$float": "inf"}},
+            [{"$repr": "x"}],
+        ],
+    )
+    def test_round_trip(self, value) -> None:
+        stored = to_json(value, "v", [])
+        assert json.loads(json.dumps(stored)) == stored
+        assert from_json(stored) == value
+
+    def test_keys_that_become_the_same_text_are_both_kept(self) -> None:
+        stored = to_json({1: "a", "1": "b", 2.5: "c", "2.5": "d"}, "m", [])
+        assert stored == {"1 (int)": "a", "1": "b", "2.5 (float)": "c", "2.5": "d"}

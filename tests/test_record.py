@@ -103,6 +103,17 @@ class TestCheck:
         check(record)
         assert "legacy" not in record
 
+    def test_metrics_a_program_returned_looking_like_a_marker_are_its_own(
+        self, project: Path
+    ) -> None:
+        tmt_recorder(name="marker")(lambda: {"$float": "inf"})()
+        tmt_recorder(name="marker")(lambda: {"loss": {"$repr": "hi"}})()
+        assert [e.metrics for e in TmtManager().runs()] == [
+            {"loss": {"$repr": "hi"}},
+            {"$float": "inf"},
+        ]
+        assert tmt("list", cwd=project).returncode == 0
+
     def test_nesting_up_to_the_limit_is_kept(self) -> None:
         record = good_record()
         record["metrics"] = nested(MAX_DEPTH - 1)
@@ -122,6 +133,7 @@ DAMAGE = {
     },
     "params deeply nested": {"params": nested(500)},
     "tags and results with junk": {"tags": ["x", 1], "results": ["junk"], "series": [None]},
+    "metrics that read as a value": {"metrics": {"$float": "nan"}},
 }
 
 

@@ -79,6 +79,19 @@ class TestSaving:
 
 
 class TestManySaves:
+    def test_a_short_burst_is_listed_at_once(self, project: Path) -> None:
+        """Only a run that has saved many results has later ones listed by the next tick."""
+        seen = []
+
+        @tmt_recorder(name="x")
+        def train():
+            for i in range(20):
+                tmt_save(i, name=f"step{i}")
+            seen.extend(records(project))
+
+        train()
+        assert len(seen[0]["results"]) == 20
+
     def test_saves_in_a_tight_loop_are_all_listed_within_a_second(self, project: Path) -> None:
         """Each save is not a rewrite of the record: a burst is listed by the next tick."""
         seen = []

@@ -154,3 +154,33 @@ class TestFullDisk:
         warned = [line for line in lines if line.startswith("WARNING tmt:")]
         said = "is not recorded" if fill == "inodes" else "its final record (No space left"
         assert len(warned) == 3 and all(said in w for w in warned), warned  # one a run
+
+
+class TestUnrecorded:
+    def test_a_store_that_cannot_take_the_run_lets_the_function_run(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """Printing and logging work; saving says it cannot keep the object."""
+        import sys
+
+        from tmt import StoreError, tmt_log, tmt_recorder, tmt_save
+        from tmt.store import Store
+
+        def refuse(self):
+            raise StoreError("cannot create a run folder in .tmt/runs: Read-only file system")
+
+        monkeypatch.setattr(Store, "create_run_dir", refuse)
+        original = sys.stdout
+
+        @tmt_recorder(name="ro")
+        def train():
+            print("still printing")
+            tmt_log("loss", 0.5)
+            with pytest.raises(StoreError, match=r"'model' not saved: run .* is not recorded"):
+                tmt_save([1], name="model")
+            return 7
+
+        with pytest.warns(UserWarning, match="a run of 'ro' is not recorded: .*Read-only"):
+            assert train() == 7
+        assert sys.stdout is original
+        assert not (project / ".tmt" / "results").exists()

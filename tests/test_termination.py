@@ -207,7 +207,78 @@ class TestStopSignals:
         assert statuses == [("main", "terminated")] + [("worker", "terminated")] * 3
 
 
+SLOW_SNAPSHOT = """
+    import time, tmt.recorder
+    from tmt import tmt_recorder
+
+    def slow(run, config):  # as a first snapshot of a big project would be
+        print("READY", flush=True)
+        time.sleep(30)
+        return {}
+
+    tmt.recorder._snapshot = slow
+    tmt_recorder(name="job")(lambda: None)()
+"""
+
+
+class TestWhileARunStarts:
+    """Taking a snapshot can take seconds: it stays interruptible, and is recorded."""
+
+    def test_ctrl_c_stops_it_at_once_and_the_run_is_interrupted(self, project: Path) -> None:
+        proc = start(project, SLOW_SNAPSHOT)
+        wait_ready(proc)
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        assert time.monotonic() - sent < 5
+        assert records(project)[0]["status"] == "interrupted"
+
+    def test_sigterm_records_it_as_terminated(self, project: Path) -> None:
+        proc = start(project, SLOW_SNAPSHOT)
+        wait_ready(proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+        assert records(project)[0]["status"] == "terminated"
+
+
 class TestCtrlC:
+    def test_every_press_held_back_reaches_the_programs_handler(self, project: Path) -> None:
+        """A "press twice to quit" handler still sees two presses made while tmt wrote."""
+        proc = start(
+            project,
+            """
+            import signal, time
+            import tmt.run
+            from tmt import tmt_recorder
+
+            presses = []
+            signal.signal(signal.SIGINT, lambda s, f: presses.append(s))
+            real_end = tmt.run.ActiveRun._end
+
+            def slow_end(self, *args, **kwargs):
+                print("ENDING", flush=True)
+                time.sleep(1.5)
+                return real_end(self, *args, **kwargs)
+
+            tmt.run.ActiveRun._end = slow_end
+
+            @tmt_recorder(name="job")
+            def train():
+                print("READY", flush=True)
+
+            train()
+            print("PRESSES", len(presses), flush=True)
+            """,
+        )
+        wait_ready(proc)
+        assert proc.stdout.readline().strip() == "ENDING"
+        for _ in range(3):
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+        out, _ = proc.communicate(timeout=30)
+        assert "PRESSES 3" in out
+        assert records(project)[0]["status"] == "finished"
+
     def test_a_second_ctrl_c_while_the_run_is_ending_still_records_interrupted(
         self, project: Path
     ) -> None:

@@ -16,9 +16,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-# Besides the C0 controls: DEL and the C1 controls, the line and paragraph separators, and
-# the bidirectional formatting characters (which reorder what follows them on screen).
-_OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+# Besides the C0 controls: DEL and the C1 controls, the line and paragraph separators, the
+# bidirectional formatting characters (which reorder what follows them on screen), and the
+# invisible ones that make two names look alike (zero-width space, word joiner, soft hyphen,
+# byte order mark). The zero-width joiners stay: scripts and emoji need them.
+_OTHERS = (
+    "\x7f-\x9f\xad\u061c\u180e\u200b\u200e\u200f\u2028\u2029\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u2069\ufeff"
+)
 _UNSAFE = re.compile(f"[\x00-\x1f{_OTHERS}]")
 _UNSAFE_BUT_TAB = re.compile(f"[\x00-\x08\x0a-\x1f{_OTHERS}]")
 _JSON_UNSAFE = re.compile(f"[{_OTHERS}]")  # JSON escapes the C0 controls itself

@@ -115,7 +115,8 @@ class Entry:
     def metrics(self) -> dict[str, Any]:
         """The metrics the run returned, by name."""
         if self._metrics is None:
-            self._metrics = from_json(self._record.get("metrics") or {})
+            metrics = from_json(self._record.get("metrics") or {})
+            self._metrics = metrics if isinstance(metrics, dict) else {}
         return self._metrics
 
     @property
@@ -146,7 +147,8 @@ class Entry:
     @property
     def params(self) -> dict[str, Any]:
         """The recorded function's arguments by name (bulky ones summarised)."""
-        return from_json(self._record.get("params") or {})
+        params = from_json(self._record.get("params") or {})
+        return params if isinstance(params, dict) else {}
 
     @property
     def tags(self) -> list[str]:

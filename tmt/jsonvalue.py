@@ -6,7 +6,9 @@ with a one-key object, so that reading them back gives the same value:
 
 - ``{"$float": "nan"}``, ``{"$float": "inf"}``, ``{"$float": "-inf"}``: non-finite floats;
 - ``{"$decimal": "0.10"}``: a ``decimal.Decimal``, digit for digit;
-- ``{"$repr": "..."}``: a value that has no JSON form, kept as its (shortened) ``repr``.
+- ``{"$repr": "..."}``: a value that has no JSON form, kept as its (shortened) ``repr``;
+- ``{"$dict": {...}}``: a dict of the program's own that would read as one of these (one key,
+  ``"$float"`` say), kept as it is.
 """
 
 from __future__ import annotations
@@ -27,6 +29,28 @@ MAX_INT_BITS = 13_000
 _MAX_REPR = 200
 
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: The keys that make a one-key object a marker.
+MARKERS = frozenset(("$float", "$decimal", "$repr", "$dict"))
+
+
+def key_text(key: Any, data: dict, done: dict, where: str, problems: list[str]) -> str:
+    """A dict key that is not a string, as text: ``str`` of a number, else its repr; and, if
+    that text is a key of ``data`` too (``1`` and ``"1"``), ``"1 (int)"``."""
+    if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
+        text = str(key)
+    else:
+        text = _short_repr(key)
+        problems.append(f"{where}: key {text} is not a string; stored as its repr")
+    if text in data or text in done:
+        text = f"{text} ({type(key).__name__})"
+    return text
+
+
+def escape_markers(data: dict) -> dict:
+    """``data`` as written, wrapped if it would read back as a marker rather than a dict."""
+    if len(data) == 1 and next(iter(data)) in MARKERS:
+        return {"$dict": data}
+    return data
 
 
 def to_json(value: Any, where: str, problems: list[str]) -> Any:
@@ -98,15 +122,9 @@ def _container(value: Any, where: str, problems: list[str], path: set[int], dept
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
-                    key = str(key)
-                else:
-                    problems.append(
-                        f"{where}: key {_short_repr(key)} is not a string; stored as its repr"
-                    )
-                    key = _short_repr(key)
+                key = key_text(key, value, out, where, problems)
             out[key] = _to_json(item, f"{where}[{key!r}]", problems, path, depth)
-        return out
+        return escape_markers(out)
     items = list(value)
     if isinstance(value, (set, frozenset)):
         try:
@@ -132,6 +150,8 @@ def from_json(value: Any) -> Any:
                     return item
             if key == "$repr" and type(item) is str:
                 return item
+            if key == "$dict" and type(item) is dict:  # the program's own dict, as it was
+                return {k: from_json(v) for k, v in item.items()}
         return {key: from_json(item) for key, item in value.items()}
     if type(value) is list:
         return [from_json(item) for item in value]

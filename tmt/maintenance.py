@@ -22,7 +22,7 @@ import time
 import warnings
 
 from . import jsonfile
-from .liveness import DEBRIS_AGE, is_debris, temp_name
+from .liveness import is_debris, temp_name
 from .snapshot import collect_garbage, is_last_link, point_last_link, remove_counted
 
 TYPE_CHECKING = False
@@ -98,8 +98,6 @@ def collect(store: Store) -> int:
         freed += collect_garbage(folders.snapshots)[1]
     for name in folders.names("runs"):
         freed += folders.collect_debris("runs", name)
-        if RUN_ID.fullmatch(name) and name not in ids:
-            folders.remove_if_abandoned(name)
     freed += folders.collect_debris("root", "")
     if folders.db != folders.root:
         freed += folders.collect_debris("db", "")
@@ -256,20 +254,6 @@ class _Folders:
         if links_only and not stat.S_ISLNK(info.st_mode):
             return 0
         return remove_counted(path)[1]
-
-    def remove_if_abandoned(self, run_id: str) -> None:
-        """Remove a run folder left empty by a process killed as it made it (the first thing a
-        run writes is its record, a moment later), once it is an hour old."""
-        path = os.path.join(self.runs or "", run_id)
-        try:
-            if (
-                self.runs
-                and not os.listdir(path)
-                and time.time() - os.lstat(path).st_mtime > DEBRIS_AGE
-            ):
-                os.rmdir(path)  # fails, harmlessly, if something appeared in it meanwhile
-        except OSError:
-            pass
 
     def collect_debris(
         self,

@@ -17,7 +17,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 
 from .forking import hold_locks_across_fork
 
@@ -33,7 +32,9 @@ STREAMS = ("stdout", "stderr")
 _lock = threading.RLock()  # reentrant: a signal handler may end a run in the middle of a write
 _users = 0  # active runs capturing
 _tees: dict[str, _Tee] = {}
-_open_copies: weakref.WeakSet[_Copy] = weakref.WeakSet()
+# Copies with a file open. A plain set, kept by hand: a weak one's callbacks run at random
+# moments, and a Ctrl-C landing in one is swallowed by Python.
+_open_copies: set[_Copy] = set()
 _copying = threading.local()  # set while a tee passes a copied write down the chain
 
 
@@ -78,6 +79,7 @@ class _Copy:
         self.lost += pending
         if isinstance(exc, OSError) and self.error is None:
             self.error = exc
+        _open_copies.discard(self)
         file, self.file = self.file, None
         if file is not None:
             try:
@@ -102,6 +104,7 @@ class _Copy:
                     self._give_up(exc, 0)
             self.file = None
             self.open = False
+            _open_copies.discard(self)
 
 
 class RunOutput:

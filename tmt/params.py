@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .jsonvalue import MAX_INT_BITS
+from .jsonvalue import MAX_INT_BITS, escape_markers, key_text
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -93,7 +93,11 @@ def _summarise(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         if len(value) > _MAX_ITEMS:
             return {"$type": _qualname(kind), "len": len(value)}
-        return {str(k): _summarise(v, depth + 1) for k, v in value.items()}
+        out = {}
+        for k, v in value.items():
+            key = k if isinstance(k, str) else key_text(k, value, out, "", [])
+            out[key] = _summarise(v, depth + 1)
+        return escape_markers(out)
     if isinstance(value, (list, tuple, set, frozenset)):
         if len(value) > _MAX_ITEMS:
             return {"$type": _qualname(kind), "len": len(value)}

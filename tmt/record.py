@@ -111,7 +111,7 @@ def check(record: dict[str, Any]) -> list[str]:
                 subfields.extend(f"{key}.{k}" for k in bad)
                 record[key] = {k: v for k, v in value.items() if k not in bad}
         elif key in DATA:
-            if type(value) is not dict or _too_deep(value):
+            if type(value) is not dict or _is_marker(value) or _too_deep(value):
                 problems.append(key)
         elif key in LISTS and type(value) is not list:
             problems.append(key)
@@ -152,6 +152,11 @@ def _fits(value: Any, fields: dict[str, tuple[type, ...]], required: bool = Fals
         elif required and key != "saved_with":
             return False
     return True
+
+
+def _is_marker(value: dict) -> bool:
+    """Whether an object would read back as a value (a marker), not as an object."""
+    return len(value) == 1 and next(iter(value)) in ("$float", "$decimal", "$repr")
 
 
 def _too_deep(value: dict) -> bool:

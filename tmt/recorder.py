@@ -26,6 +26,7 @@ from .run import (
     iso_time,
     leave_disabled,
     output_targets,
+    register,
 )
 from .series import SeriesWriter
 from .store import Store
@@ -109,12 +110,7 @@ def tmt_recorder(
                         leave_disabled(token)
                 run = None
                 try:
-                    held = hold_interrupts()
-                    try:
-                        run = start(args, kwargs)
-                        activate(run)
-                    finally:
-                        release_interrupts(held)
+                    run = start(args, kwargs)
                     returned = await func(*args, **kwargs)
                 except BaseException as exc:
                     if run is not None:
@@ -143,12 +139,7 @@ def tmt_recorder(
                     leave_disabled(token)
             run = None
             try:
-                held = hold_interrupts()  # a Ctrl-C while tmt starts the run acts once it has
-                try:
-                    run = start(args, kwargs)
-                    activate(run)
-                finally:
-                    release_interrupts(held)
+                run = start(args, kwargs)  # active once it returns; ended by start if not
                 returned = func(*args, **kwargs)
             except BaseException as exc:
                 if run is not None:
@@ -204,24 +195,45 @@ def start_run(
     parent = _parent_for(store, name, strategy) if strategy is not None else None
     if parent is None and enclosing is not None:
         parent = enclosing.id
+    held = hold_interrupts()  # from the folder to the first record, nothing may stop half-way
     unrecorded: StoreError | None = None
     try:
         run_id = store.create_run_dir()
     except StoreError as exc:
         run_id, unrecorded = os.urandom(6).hex(), exc
+    except BaseException:
+        release_interrupts(held)
+        raise
     made: list[ActiveRun] = []  # the run, as soon as it exists
     try:  # from here on the run exists: whatever stops its start (a Ctrl-C) ends it
         return _begin(
-            store, run_id, name, description, parent, enclosing, params, tags, unrecorded, made
+            store,
+            run_id,
+            name,
+            description,
+            parent,
+            enclosing,
+            params,
+            tags,
+            unrecorded,
+            made,
+            held,
         )
     except BaseException as exc:
-        if made:
-            end_run(made[0], exc)
-        else:
-            try:
-                os.rmdir(store.run_dir(run_id))  # nothing in it yet
-            except OSError:
-                pass
+        try:
+            if made:
+                try:
+                    end_run(made[0], exc)
+                except KeyboardInterrupt:  # on the way in
+                    end_run(made[0], exc)
+                    raise
+            else:
+                try:
+                    os.rmdir(store.run_dir(run_id))  # nothing in it yet
+                except OSError:
+                    pass
+        finally:
+            release_interrupts(held)  # if it was not yet: only once the run is ended
         raise
 
 
@@ -236,6 +248,7 @@ def _begin(
     tags: list[str] | None,
     unrecorded: StoreError | None,
     made: list[ActiveRun],
+    held: Any,
 ) -> ActiveRun:
     config = store.config
     run_dir = store.run_dir(run_id)
@@ -285,11 +298,15 @@ def _begin(
     run = ActiveRun(store, record, parent=enclosing if same_process else None)
     run.series = SeriesWriter(run_dir)
     made.append(run)
+    register(run)  # a SIGTERM from here on records it as terminated
     if unrecorded is not None:
         run.unrecorded = unrecorded
+        release_interrupts(held)
         warnings.warn(f"tmt: a run of {name!r} is not recorded: {unrecorded}", stacklevel=5)
+        activate(run)
         return run
     run.write()
+    release_interrupts(held)  # a Ctrl-C while the record was made acts now: the run is ended
     updates: dict[str, Any] = {}
     if inherit is not None:
         updates.update(_share_snapshot(inherit, config, dest))
@@ -304,8 +321,13 @@ def _begin(
     if updates:
         run.update(**updates)
     captured = RunOutput(run_dir)
-    output.start(output_targets)
-    run.output = captured  # only once started: ending the run stops it
+    held = hold_interrupts()
+    try:
+        output.start(output_targets)
+        run.output = captured  # only once started: ending the run stops it
+        activate(run)
+    finally:
+        release_interrupts(held)
     return run
 
 

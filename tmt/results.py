@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from .errors import DuplicatedNameError, ResultNameError
+from .errors import DuplicatedNameError, ResultNameError, StoreError
 from .run import current_run
 
 TYPE_CHECKING = False
@@ -35,6 +35,11 @@ def tmt_save(
     _check_name(name)
     if run.disabled:  # recording is off (TMT_DISABLE=1): nothing is saved
         return ""
+    if run.unrecorded is not None:  # saved, it would be listed nowhere, and cleaned up later
+        raise StoreError(
+            f"tmt_save: {name!r} not saved: run {run.id} is not recorded ({run.unrecorded}); "
+            "save it yourself"
+        )
     extension = _check_extension(extension)
     folder = run.results_dir
     os.makedirs(folder, exist_ok=True)

@@ -42,6 +42,7 @@ _heartbeat: threading.Thread | None = None
 # A result saved within this many seconds of the last one is listed by the next tick instead:
 # saving in a tight loop then costs one record write a tick, not one a save.
 _COALESCE = 0.05
+_LISTED_AT_ONCE = 100  # results a run lists at once, however fast it saves them
 
 
 class ActiveRun:
@@ -109,15 +110,17 @@ class ActiveRun:
                 self.write(durable=False)
 
     def add_result(self, name: str, path: str, saved_with: str) -> None:
-        """List a saved result in the record: at once, unless a result was listed in the last
-        few milliseconds (a run saving in a tight loop), when the next tick does."""
+        """List a saved result in the record: at once, unless the run has saved many and a
+        result was listed in the last few milliseconds (a run saving in a tight loop, whose
+        record would be rewritten whole for each), when the next tick does."""
         with self.lock:
             self.record["results"].append(
                 {"name": name, "path": self.store.relative(path), "saved_with": saved_with}
             )
             self.result_names.add(name)
             now = time.monotonic()
-            if now - self._listed_at < _COALESCE:
+            many = len(self.record["results"]) > _LISTED_AT_ONCE
+            if many and now - self._listed_at < _COALESCE:
                 self._pending = True
             else:  # atomic, not flushed: the result file is not either (the end is)
                 self._listed_at = now
@@ -321,8 +324,16 @@ def leave_disabled(token: object) -> None:
     _current.reset(token)  # type: ignore[arg-type]
 
 
+def register(run: ActiveRun) -> None:
+    """Count ``run`` among the runs of this process that have not ended, from the moment it
+    exists: a SIGTERM while it starts (taking its snapshot, say) records it as terminated."""
+    with _active_lock:
+        _unended[run.id] = run
+    termination.install(_on_stop_signal)
+
+
 def activate(run: ActiveRun) -> None:
-    """Make ``run`` the current run of this context, capturing its output."""
+    """Make ``run`` the current run of this context, taking its results, values and output."""
     with _active_lock:
         _active[run.id] = run
         _unended[run.id] = run

@@ -17,7 +17,6 @@ import math
 import os
 import threading
 import time
-import weakref
 from collections import deque
 
 from .forking import hold_locks_across_fork
@@ -86,7 +85,6 @@ class SeriesWriter:
         self.lost = 0  # values that could not be written
         self.error: OSError | None = None
         self.pid = os.getpid()
-        _writers.add(self)
 
     def log(self, name: str, value: Any, step: int | None, now: float) -> None:
         if type(value) is not float:
@@ -127,6 +125,7 @@ class SeriesWriter:
                 if self.file is None:
                     new = not os.path.exists(self.path)
                     self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+                    _writers.add(self)
                     if new:
                         lines.insert(0, _HEADER)
                 self.file.write("".join(lines))
@@ -147,6 +146,7 @@ class SeriesWriter:
         return None
 
     def _drop_file(self) -> None:
+        _writers.discard(self)
         file, self.file = self.file, None
         if file is not None:
             try:
@@ -155,7 +155,8 @@ class SeriesWriter:
                 pass
 
 
-_writers: weakref.WeakSet[SeriesWriter] = weakref.WeakSet()
+# Writers with a file open (a plain set, kept by hand, for the reason output.py gives).
+_writers: set[SeriesWriter] = set()
 # A forked child must never write the parent's file: no write is under way at the fork (and
 # every write is flushed at once), so the child's copy holds nothing to write.
 hold_locks_across_fork(lambda: list(_writers))

@@ -54,7 +54,8 @@ class Store:
         try:
             os.makedirs(self.runs_dir, exist_ok=True)
         except OSError as exc:
-            raise StoreError(f"cannot create the run store {self.runs_dir}: {exc}") from None
+            reason = exc.strerror or exc
+            raise StoreError(f"cannot create the run store {self.runs_dir}: {reason}") from None
         while True:
             run_id = os.urandom(6).hex()
             try:
@@ -62,7 +63,10 @@ class Store:
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise StoreError(f"cannot create a run folder in {self.runs_dir}: {exc}") from None
+                reason = exc.strerror or exc
+                raise StoreError(
+                    f"cannot create a run folder in {self.runs_dir}: {reason}"
+                ) from None
             return run_id
 
     def run_dir(self, run_id: str) -> str:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,10 +33,14 @@ def fields(entry: Entry) -> dict[str, Any]:
 
 
 def number(value: object) -> float | None:
-    """``value`` as a number to sort by, or ``None`` (not a number, a bool, or NaN)."""
+    """``value`` as a number to sort by, or ``None`` (not a number, a bool, or NaN); an int
+    too large for a float is infinitely large."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value) if value == value else None
+    try:
+        return float(value) if value == value else None
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def same(a: object, b: object) -> bool:

@@ -54,9 +54,9 @@ _callback: list[Callback] = []
 
 
 def hold_interrupts() -> Any:
-    """Hold Ctrl-C (SIGINT) back while tmt starts or ends a run, so that the record is
-    always written whole; :func:`release_interrupts` then lets it through. Returns a token
-    for it (``None`` outside the main thread, where Python never raises KeyboardInterrupt)."""
+    """Hold Ctrl-C (SIGINT) back while tmt writes what must be whole (a run's first record,
+    its ending); :func:`release_interrupts` then lets it through. Returns a token for it
+    (``None`` outside the main thread, where Python never raises KeyboardInterrupt)."""
     if threading.current_thread() is not threading.main_thread():
         return None
     try:
@@ -67,19 +67,21 @@ def hold_interrupts() -> Any:
         signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     except (OSError, ValueError):
         return None
-    return previous, held
+    return [previous, held]
 
 
 def release_interrupts(token: Any) -> None:
-    """Undo :func:`hold_interrupts`; a Ctrl-C that came meanwhile acts now, as it would have
-    (with Python's default handler: ``KeyboardInterrupt`` is raised here)."""
-    if token is None:
+    """Undo :func:`hold_interrupts` (once; again does nothing); each Ctrl-C that came
+    meanwhile acts now, as it would have (with Python's default handler, the first raises
+    ``KeyboardInterrupt`` here)."""
+    if not token:  # None, or released already (releasing twice does nothing)
         return
     previous, held = token
+    token.clear()
     signal.signal(signal.SIGINT, previous)
-    if held:
+    for frame in held:
         if callable(previous):
-            previous(signal.SIGINT, held[-1])
+            previous(signal.SIGINT, frame)
         elif previous == signal.SIG_DFL:
             os.kill(os.getpid(), signal.SIGINT)
 

@@ -13,6 +13,7 @@ import re
 import shlex
 
 from ..dates import parse_when
+from ..table import number
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,9 +81,8 @@ def _term(term: str) -> Callable[[Entry], bool]:
         def test(e: Entry) -> bool:
             value = e.metrics.get(metric, e.params.get(metric))
             if isinstance(wanted, float):
-                if isinstance(value, bool) or not isinstance(value, (int, float)):
-                    return False
-                return bool(compare(float(value), wanted))
+                found = number(value)
+                return found is not None and bool(compare(found, wanted))
             return bool(compare(str(value), wanted)) if value is not None else False
 
         return test
