@@ -5,7 +5,9 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -83,13 +85,16 @@ class TestContents:
         (project / "c.json").write_text('{"gitignore_path": "ignore.txt"}')
         assert "secret.key" not in tree(snapshot_of_new_run(config_path="c.json"))
 
-    def test_without_ignore_files_caches_and_virtualenvs_stay_out(self, project: Path) -> None:
-        for folder in ["__pycache__", ".venv", "myenv", ".pytest_cache"]:
+    def test_without_ignore_files_caches_and_environments_stay_out(self, project: Path) -> None:
+        for folder in ["__pycache__", ".venv", "myenv", ".pytest_cache", "conda", "venv"]:
             (project / folder).mkdir()
             (project / folder / "f").write_text("x")
+        (project / ".venv" / "pyvenv.cfg").write_text("home = /usr")
         (project / "myenv" / "pyvenv.cfg").write_text("home = /usr")
+        (project / "conda" / "conda-meta").mkdir()
         (project / "mod.pyc").write_bytes(b"\0")
-        assert tree(snapshot_of_new_run()) == {"train.py"}
+        # a folder named venv without an environment in it is code, like any other
+        assert tree(snapshot_of_new_run()) == {"train.py", "venv", "venv/f"}
 
     def test_git_folder_and_the_store_are_never_copied(self, project: Path) -> None:
         (project / ".git").mkdir()
@@ -366,3 +371,115 @@ class TestGarbage:
         (project / "train.py").write_text("a new tree is needed\n")
         snap = snapshot_of_new_run("two")
         assert (snap / "keep.py").read_text() == "kept\n"
+
+
+def git(project: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(project), *args], check=True, capture_output=True)
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+
+
+@pytest.fixture
+def repo(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project as a git work tree, with no user or system git configuration."""
+    home = project.parent / "home"
+    (home / ".config" / "git").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    git(project, "init", "-q")
+    return project
+
+
+@needs_git
+class TestAsGitSeesIt:
+    def test_a_tracked_file_is_kept_though_a_pattern_matches_it(self, repo: Path) -> None:
+        (repo / "pkg" / "venv").mkdir(parents=True)
+        (repo / "pkg" / "venv" / "__init__.pyi").write_text("stub\n")
+        git(repo, "add", "pkg")
+        (repo / "pkg" / "venv" / "untracked.pyi").write_text("not tracked\n")
+        (repo / ".gitignore").write_text("venv/\n")
+        assert tree(snapshot_of_new_run()) == {
+            ".gitignore",
+            "train.py",
+            "pkg",
+            "pkg/venv",
+            "pkg/venv/__init__.pyi",
+        }
+
+    def test_info_exclude_and_core_excludes_file_are_read(self, repo: Path) -> None:
+        (repo / ".git" / "info").mkdir(exist_ok=True)
+        (repo / ".git" / "info" / "exclude").write_text("*.local\n")
+        (repo.parent / "home" / ".config" / "git" / "ignore").write_text("*.swp\n")
+        (repo / "a.local").write_text("x")
+        (repo / ".train.py.swp").write_text("x")
+        assert tree(snapshot_of_new_run()) == {"train.py"}
+
+    def test_a_gitignore_above_the_source_applies(self, repo: Path) -> None:
+        (repo / ".gitignore").write_text("*.log\n/sub/top.txt\n")
+        sub = repo / "sub"
+        sub.mkdir()
+        for name in ["code.py", "out.log", "top.txt"]:
+            (sub / name).write_text("x")
+        config = repo / "c.json"
+        config.write_text(json.dumps({"snapshot_source": "sub"}))
+        assert tree(snapshot_of_new_run(config_path="c.json")) == {"code.py"}
+
+    def test_a_symlinked_gitignore_is_not_read_as_git_does_not(self, repo: Path) -> None:
+        (repo / "patterns").write_text("train.py\n")
+        (repo / ".gitignore").symlink_to("patterns")
+        assert "train.py" in tree(snapshot_of_new_run())
+
+
+class TestNeverLost:
+    @pytest.mark.parametrize("line", ["!", "bin\\", "foo\\   ", "[", "[[:nope:]]", "\\", "**/"])
+    def test_an_odd_ignore_line_never_costs_the_snapshot(self, project, line) -> None:
+        (project / ".gitignore").write_bytes(f"{line}\n*.log\n".encode())
+        (project / "x.log").write_text("x")
+        assert tree(snapshot_of_new_run()) == {".gitignore", "train.py"}
+
+    def test_a_name_that_is_not_utf8_is_kept(self, project: Path) -> None:
+        name = os.fsdecode(b"caf\xe9.py")  # Latin-1, not UTF-8
+        (project / name).write_text("x\n")
+        snap = snapshot_of_new_run()
+        assert (snap / name).read_text() == "x\n"
+        assert name in tree(snapshot_of_new_run("again"))  # the stat cache round-trips it
+
+
+class TestPermissions:
+    def test_owner_only_files_stay_owner_only(self, project: Path) -> None:
+        (project / "secret.py").write_text("key\n")
+        os.chmod(project / "secret.py", 0o600)
+        os.chmod(project / "train.py", 0o755)
+        snap = snapshot_of_new_run()
+        assert stat.S_IMODE(os.stat(snap / "secret.py").st_mode) == 0o400
+        assert stat.S_IMODE(os.stat(snap / "train.py").st_mode) == 0o555
+
+    def test_same_content_with_other_permissions_is_another_object(self, project) -> None:
+        (project / "a.py").write_text("same\n")
+        (project / "b.py").write_text("same\n")
+        os.chmod(project / "b.py", 0o600)
+        snap = snapshot_of_new_run()
+        assert os.stat(snap / "a.py").st_ino != os.stat(snap / "b.py").st_ino
+        assert stat.S_IMODE(os.stat(snap / "a.py").st_mode) == 0o444
+
+    def test_trees_are_read_only_and_still_removable(self, project: Path) -> None:
+        (project / "pkg").mkdir()
+        (project / "pkg" / "m.py").write_text("m\n")
+        snap = snapshot_of_new_run()
+        for folder in [snap, snap / "pkg"]:
+            assert not os.stat(folder).st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+        snapshots = project / ".tmt" / "snapshots"
+        (snapshots / TmtManager().set_entry_by_name("snap").id).unlink()
+        (snapshots / "last").unlink()
+        collect_garbage(str(snapshots))
+        assert os.listdir(snapshots / ".trees") == []
+
+    def test_a_restored_snapshot_is_writable(self, project: Path, tmp_path: Path) -> None:
+        (project / "pkg").mkdir()
+        (project / "pkg" / "m.py").write_text("m\n")
+        snapshot_of_new_run()
+        TmtManager().restore("snap", str(tmp_path / "restored"))
+        (tmp_path / "restored" / "pkg" / "new.py").write_text("a folder one can write to\n")
+        (tmp_path / "restored" / "pkg" / "m.py").write_text("and files\n")

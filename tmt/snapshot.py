@@ -25,32 +25,69 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
+import sys
 import time
 
 from . import jsonfile
-from .ignore import file_checker, folder_layer, is_ignored, root_layer
+from .ignore import (
+    DEFAULT_PATTERNS,
+    IGNORED,
+    IGNORED_FINAL,
+    PatternList,
+    Rules,
+    byte_view,
+    is_environment,
+    read_ignore_file,
+)
 from .liveness import DEBRIS_AGE, is_debris, is_temp_name, temp_name
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .ignore import Layer
+from .worktree import WorkTree
 
 #: Files larger than this many bytes are left out of snapshots (and named in a warning).
 MAX_FILE_SIZE = 5 * 1024 * 1024
 #: A file modified this close to when its stat was cached is hashed again (racy-git rule).
 RACY_NS = 2_000_000_000
-CACHE_SCHEMA = 2
+CACHE_SCHEMA = 3
 _READ_ONLY = 0o444
 _EXECUTABLE = 0o555
+_TREE_FOLDER = 0o555
 _BIG_FILE = 64 * 1024 * 1024  # hashed in chunks rather than read whole
 # Creating files and folders runs in parallel on most filesystems (hardlinking does not);
 # a few threads store new files and make a new tree's folders when there are many.
 _THREADS = min(4, os.cpu_count() or 1)
 _PARALLEL_FROM = 32
+
+
+def mode_suffix(mode: int) -> str:
+    """How an object's name says its permissions: the source's read and execute bits, never
+    write (``""`` for the usual 0444, ``"x"`` for 0555, ``"m440"`` for others)."""
+    mode &= 0o555
+    if mode == _READ_ONLY:
+        return ""
+    if mode == _EXECUTABLE:
+        return "x"
+    return f"m{mode:03o}"
+
+
+def object_mode(digest: str) -> int:
+    """The permissions of the object named ``digest`` (see :func:`mode_suffix`)."""
+    suffix = digest[64:]
+    if not suffix:
+        return _READ_ONLY
+    if suffix == "x":
+        return _EXECUTABLE
+    return int(suffix[1:], 8)
+
+
+def _shown(rel: str) -> str:
+    """A path as text for a report: bytes that are not UTF-8 as ``\\xNN`` escapes."""
+    if rel.isascii():
+        return rel
+    return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class SnapshotReport:
@@ -80,16 +117,22 @@ def take_snapshot(
     ``max_file_size`` bytes (default :data:`MAX_FILE_SIZE`) are left out.
     """
     store = _ObjectStore(target_root)
+    worktree = WorkTree.find(source)
+    if worktree is not None:
+        worktree.start()  # git answers while the stat cache loads and the tree is walked
     walker = _Walker(
         store,
         {os.path.normcase(os.path.abspath(p)) for p in exclude},
         MAX_FILE_SIZE if max_file_size is None else max_file_size,
         _StatCache.load(target_root, source),
+        worktree,
     )
     try:
         walker.walk_root(source, extra_ignore_file)
         walker.store_pending()
     except BaseException:
+        if walker.worktree is not None:
+            walker.worktree.close()
         if walker.staging.root is not None:
             _remove_tree(walker.staging.root)
         raise
@@ -180,7 +223,7 @@ class _ObjectStore:
                     view = view[os.write(fd, view) :]
             finally:
                 os.close(fd)
-        os.chmod(staged, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+        os.chmod(staged, object_mode(digest))
         os.utime(staged, ns=(mtime_ns, mtime_ns))
         # link, not rename: an object another process published first is kept, never replaced
         try:
@@ -268,8 +311,10 @@ class _StatCache:
         }
         try:
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            jsonfile.write_text_atomic(self.path, jsonfile.dumps_compact(data), durable=False)
-        except OSError:
+            # ASCII, so that names which are not UTF-8 survive the round trip as escapes
+            text = json.dumps(data, ensure_ascii=True, separators=(",", ":"))
+            jsonfile.write_text_atomic(self.path, text, durable=False)
+        except (OSError, ValueError):
             pass  # only a cache: the next snapshot hashes more
 
 
@@ -277,7 +322,12 @@ class _Walker:
     """Walks the source tree and lists what the snapshot holds, storing what is new."""
 
     def __init__(
-        self, store: _ObjectStore, excluded: set[str], max_file_size: int, cache: _StatCache
+        self,
+        store: _ObjectStore,
+        excluded: set[str],
+        max_file_size: int,
+        cache: _StatCache,
+        worktree: WorkTree | None,
     ) -> None:
         self.store = store
         self.excluded = excluded
@@ -289,6 +339,10 @@ class _Walker:
         self.manifest: list[tuple[str, str, str]] = []
         # files the stat cache cannot vouch for: (rel, path, stat, key), hashed after the walk
         self.pending: list[tuple[str, str, os.stat_result, str]] = []
+        # what git's rules or the defaults leave out, kept after the walk if git tracks it:
+        # (rel, entry, byte-view path, rules)
+        self.deferred: list[tuple[str, os.DirEntry, str, Rules]] = []
+        self.worktree = worktree
 
     def walk_root(self, source: str, extra_ignore_file: str | None) -> None:
         try:
@@ -296,62 +350,118 @@ class _Walker:
         except OSError as exc:
             self.report.skipped.append(f".: {exc.strerror or exc}")
             return
-        layer = root_layer(source, {e.name for e in entries}, extra_ignore_file)
-        self.visit_all(entries, "", [layer])
+        own = []
+        if extra_ignore_file:
+            own.append(PatternList("", read_ignore_file(extra_ignore_file, follow_symlinks=True)))
+        git = self.worktree.lists() if self.worktree is not None else []
+        prefix = self.worktree.prefix if self.worktree is not None else ""
+        rules = Rules(own, git, PatternList("", DEFAULT_PATTERNS))
+        names = {e.name for e in entries}
+        self.visit_all(entries, "", prefix, rules.below(source, prefix, names), False)
+        self.keep_tracked()
 
-    def walk(self, folder: str, base: str, layers: list[Layer]) -> None:
+    def walk(self, entry: os.DirEntry, rel: str, view: str, rules: Rules, tracked: bool) -> None:
+        """Walk the folder ``entry`` (at ``rel``, byte view ``view``, both ending in ``/``);
+        ``tracked``: keep only what git tracks (the folder is ignored, or an environment)."""
         try:
-            entries = list(os.scandir(folder))
+            entries = list(os.scandir(entry.path))
         except OSError as exc:
-            self.report.skipped.append(f"{base}: {exc.strerror or exc}")
+            self.report.skipped.append(f"{_shown(rel)}: {exc.strerror or exc}")
             return
-        layer = folder_layer(folder, base, {e.name for e in entries})
-        self.visit_all(entries, base, layers if layer is None else [*layers, layer])
+        names = {e.name for e in entries}
+        if not tracked and is_environment(names):
+            self.deferred.append((rel[:-1], entry, view[:-1], rules))
+            return
+        self.manifest.append((rel[:-1], "d", ""))
+        self.visit_all(entries, rel, view, rules.below(entry.path, view, names), tracked)
 
-    def visit_all(self, entries: list[os.DirEntry], base: str, layers: list[Layer]) -> None:
+    def visit_all(
+        self, entries: list[os.DirEntry], base: str, view: str, rules: Rules, tracked: bool
+    ) -> None:
         # The loop every entry of the tree goes through: kept flat, for speed.
-        ignored_file = file_checker(layers)
-        cached = self.cache.old.get
-        trusted_before = self.cache.old_taken_ns - RACY_NS
-        manifest = self.manifest
+        verdict = rules.verdict
+        add = self.add
         for entry in entries:
             name = entry.name
+            if name == ".git":
+                continue
             rel = base + name
+            name_view = name if name.isascii() else byte_view(name)
+            path_view = view + name_view
             try:
-                if entry.is_dir(follow_symlinks=False):
-                    if (
-                        name == ".git"
-                        or os.path.normcase(entry.path) in self.excluded
-                        or is_ignored(layers, rel, True)
-                        or os.path.exists(entry.path + "/pyvenv.cfg")
-                    ):
-                        continue
-                    manifest.append((rel, "d", ""))
-                    self.walk(entry.path, rel + "/", layers)
-                elif ignored_file(rel, name):
+                is_dir = entry.is_dir(follow_symlinks=False)
+                outcome = verdict(path_view, name_view, is_dir)
+                if outcome == IGNORED_FINAL:
                     continue
-                elif entry.is_symlink():
-                    manifest.append((rel, "l", os.readlink(entry.path)))
-                elif entry.is_file(follow_symlinks=False):
-                    st = entry.stat(follow_symlinks=False)
-                    if st.st_size > self.max_file_size:
-                        self.report.too_large.append(rel)
+                if tracked:  # inside what git's rules leave out: only what git tracks
+                    if not self.is_tracked(rel, is_dir):
                         continue
-                    key = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} "
-                    known = cached(rel)
-                    if (
-                        known is not None
-                        and known.startswith(key)
-                        and st.st_mtime_ns < trusted_before
-                    ):
-                        self.cache.new[rel] = known
-                        manifest.append((rel, "f", known[len(key) :]))
-                    else:
-                        self.pending.append((rel, entry.path, st, key))
+                elif outcome == IGNORED:
+                    self.deferred.append((rel, entry, path_view, rules))
+                    continue
+                if is_dir:
+                    if os.path.normcase(entry.path) not in self.excluded:
+                        self.walk(entry, rel + "/", path_view + "/", rules, tracked)
+                else:
+                    add(entry, rel)
             except FileNotFoundError:
-                self.report.skipped.append(f"{rel}: vanished while the snapshot was taken")
+                self.report.skipped.append(f"{_shown(rel)}: vanished while the snapshot was taken")
             except OSError as exc:
-                self.report.skipped.append(f"{rel}: {exc.strerror or exc}")
+                self.report.skipped.append(f"{_shown(rel)}: {exc.strerror or exc}")
+
+    def keep_tracked(self) -> None:
+        """Bring back what git's rules or the defaults left out but git tracks."""
+        if self.worktree is None:
+            return
+        try:
+            if not self.deferred or not self.worktree.tracked():
+                return
+            deferred, self.deferred = self.deferred, []
+            for rel, entry, path_view, rules in deferred:
+                try:
+                    is_dir = entry.is_dir(follow_symlinks=False)
+                    if not self.is_tracked(rel, is_dir):
+                        continue
+                    if not is_dir:
+                        self.add(entry, rel)
+                    elif os.path.normcase(entry.path) not in self.excluded:
+                        self.walk(entry, rel + "/", path_view + "/", rules, True)
+                except OSError as exc:
+                    self.report.skipped.append(f"{_shown(rel)}: {exc.strerror or exc}")
+        finally:
+            self.worktree.close()
+
+    def is_tracked(self, rel: str, is_dir: bool) -> bool:
+        """Whether git tracks file ``rel`` (or, for a folder, a file inside it)."""
+        if self.worktree is None:
+            return False
+        if is_dir:
+            return rel + "/" in self.worktree.tracked_dirs()
+        return rel in self.worktree.tracked()
+
+    def add(self, entry: os.DirEntry, rel: str) -> None:
+        """Put a file or a symlink in the manifest (a file the stat cache cannot vouch for is
+        hashed after the walk)."""
+        if entry.is_symlink():
+            self.manifest.append((rel, "l", os.readlink(entry.path)))
+            return
+        if not entry.is_file(follow_symlinks=False):
+            return  # a FIFO, a socket, a device: not code
+        st = entry.stat(follow_symlinks=False)
+        if st.st_size > self.max_file_size:
+            self.report.too_large.append(_shown(rel))
+            return
+        key = f"{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} {st.st_ino} {st.st_mode} "
+        known = self.cache.old.get(rel)
+        if (
+            known is not None
+            and known.startswith(key)
+            and st.st_mtime_ns < self.cache.old_taken_ns - RACY_NS
+        ):
+            self.cache.new[rel] = known
+            self.manifest.append((rel, "f", known[len(key) :]))
+        else:
+            self.pending.append((rel, entry.path, st, key))
 
     def store_pending(self) -> None:
         """Hash (and store, where new) the files the stat cache could not vouch for."""
@@ -379,7 +489,7 @@ class _Walker:
         """(digest, changed while read, stored anew) for one file, or why it was skipped."""
         rel, path, st, _ = job
         try:
-            suffix = "x" if st.st_mode & stat.S_IXUSR else ""
+            suffix = mode_suffix(st.st_mode)
             with open(path, "rb") as f:
                 if st.st_size <= _BIG_FILE:
                     content = f.read()
@@ -397,9 +507,9 @@ class _Walker:
                 st.st_ctime_ns,
             )
         except FileNotFoundError:
-            return f"{rel}: vanished while the snapshot was taken"
+            return f"{_shown(rel)}: vanished while the snapshot was taken"
         except OSError as exc:
-            return f"{rel}: {exc.strerror or exc}"
+            return f"{_shown(rel)}: {exc.strerror or exc}"
         # Storing it: a failure here is the store's (a full disk), and fails the snapshot.
         new = False
         if not os.path.exists(self.store.path(digest)):
@@ -436,12 +546,19 @@ def _build_tree(
             os.symlink(payload, f"{root}/{rel}")
         elif kind == "f" and rel not in staging.files:
             _link_object(store, payload, f"{root}/{rel}", f"{source}/{rel}")
+    # Trees are read-only like their files: a tree is shared by every run whose code was the
+    # same, so an edit in one (``sed -i`` replaces a file) must not change the others.
+    for rel, kind, _ in manifest:
+        if kind == "d":
+            os.chmod(f"{root}/{rel}", _TREE_FOLDER)
     try:
-        os.rename(root, tree_dir)
+        os.rename(root, tree_dir)  # (a read-only folder cannot move to another parent)
     except OSError as exc:
         if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
             raise
         _remove_tree(root)  # another process built the same tree first
+        return
+    os.chmod(tree_dir, _TREE_FOLDER)
 
 
 def _make_folders(levels: list[list[str]]) -> None:
@@ -469,7 +586,7 @@ def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str
         with open(source_file, "rb") as f:
             content = f.read()
             mtime_ns = os.fstat(f.fileno()).st_mtime_ns
-        if hashlib.sha256(content).hexdigest() != digest.rstrip("x"):
+        if hashlib.sha256(content).hexdigest() != digest[:64]:
             raise OSError(f"{source_file} changed while the snapshot was taken") from None
         store.add(content, digest, source_file, mtime_ns, target)
         return
@@ -477,11 +594,35 @@ def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str
         if exc.errno not in (errno.EMLINK, errno.EXDEV, errno.EPERM):
             raise
         shutil.copy2(obj, target)  # too many links to one inode: a fresh copy
-    os.chmod(target, _EXECUTABLE if digest.endswith("x") else _READ_ONLY)
+    os.chmod(target, object_mode(digest))
 
 
 def _remove_tree(path: str) -> None:
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove a folder and everything in it, read-only folders included (never following a
+    link); what cannot be removed is left."""
+
+    def allow_and_retry(function, failed: str, _error) -> None:
+        try:
+            parent = os.path.dirname(failed)
+            if not os.path.islink(parent):
+                os.chmod(parent, stat.S_IRWXU)
+            if function is os.scandir or function is os.open:
+                os.chmod(failed, stat.S_IRWXU)
+                shutil.rmtree(failed, ignore_errors=True)
+            else:
+                function(failed)
+        except OSError:
+            pass
+
+    if os.path.isdir(path) and not os.path.islink(path):
+        try:
+            os.chmod(path, stat.S_IRWXU)
+        except OSError:
+            pass
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=allow_and_retry)
+    else:
+        shutil.rmtree(path, onerror=allow_and_retry)
 
 
 def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int, int]:
@@ -565,7 +706,7 @@ def collect_garbage(target_root: str, keep: set[str] | None = None) -> tuple[int
 _TREE_ID = re.compile(r"[0-9a-f]{32}")
 _PARKED = re.compile(r"\.parked-([0-9a-f]{32})(\.tmt-.+\.tmp)")
 _BUCKET = re.compile(r"[0-9a-f]{2}")
-_OBJECT = re.compile(r"[0-9a-f]{62}x?")
+_OBJECT = re.compile(r"[0-9a-f]{62}(?:x|m[0-7]{3})?")
 
 
 def _linked_trees(target_root: str) -> set[str]:
