@@ -285,7 +285,9 @@ def measure(work: Path, label: str, source: Path, files: list[Path], mirror: Pat
         extra = copies / f"changed{n}"
         extra.mkdir()
         copy_changed = timed(
-            lambda c=chosen, e=extra: subprocess.run(["cp", *map(str, c), str(e)], check=True)
+            lambda c=chosen, e=extra: subprocess.run(
+                ["cp", "--backup=numbered", *map(str, c), str(e)], check=True
+            )
         )
         changeds.append((t, cp("-al") + copy_changed))
     changed, changed_base, changed_ratio = paired(changeds)

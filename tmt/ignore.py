@@ -241,7 +241,17 @@ class _Index:
     """Patterns (with their positions in the file) indexed so that a lookup costs a few dict
     probes plus regexes for the patterns that can apply, however many patterns there are."""
 
-    __slots__ = ("always", "by_first", "name_regex", "names", "path_regex", "paths", "suffixes")
+    __slots__ = (
+        "always",
+        "by_first",
+        "by_name",
+        "has_paths",
+        "name_regex",
+        "names",
+        "path_regex",
+        "paths",
+        "suffixes",
+    )
 
     def __init__(self, patterns: list[tuple[int, _Pattern]]) -> None:
         self.names: dict[str, int] = {}  # literal names
@@ -279,21 +289,21 @@ class _Index:
         self.name_regex = _alternation(name_globs)
         self.path_regex = _alternation(path_globs)
         self.by_first = {first: _alternation(globs) for first, globs in by_first.items()}
+        self.has_paths = bool(self.paths or self.by_first or self.path_regex)
+        self.by_name: dict[str, int] = {}  # what the name-only patterns said of each name
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.always >= 0 or self.suffixes or self.name_regex) or (
+            self.has_paths
+        )
 
     def last(self, path: str, name: str) -> int:
         """The position of the last pattern matching ``path`` (named ``name``), or -1."""
-        best = self.names.get(name, -1)
-        if self.always > best:
-            best = self.always
-        for length, table in self.suffixes:
-            if len(name) >= length:
-                found = table.get(name[-length:], -1)
-                if found > best:
-                    best = found
-        if self.name_regex is not None:
-            match = self.name_regex.fullmatch(name)
-            if match is not None:
-                best = max(best, int(match.lastgroup[1:]))
+        best = self.by_name.get(name)
+        if best is None:
+            best = self.by_name[name] = self._last_by_name(name)
+        if not self.has_paths:
+            return best
         if self.paths:
             best = max(best, self.paths.get(path, -1))
         if self.by_first:
@@ -304,6 +314,21 @@ class _Index:
                     best = max(best, int(match.lastgroup[1:]))
         if self.path_regex is not None:
             match = self.path_regex.fullmatch(path)
+            if match is not None:
+                best = max(best, int(match.lastgroup[1:]))
+        return best
+
+    def _last_by_name(self, name: str) -> int:
+        best = self.names.get(name, -1)
+        if self.always > best:
+            best = self.always
+        for length, table in self.suffixes:
+            if len(name) >= length:
+                found = table.get(name[-length:], -1)
+                if found > best:
+                    best = found
+        if self.name_regex is not None:
+            match = self.name_regex.fullmatch(name)
             if match is not None:
                 best = max(best, int(match.lastgroup[1:]))
         return best
@@ -366,7 +391,7 @@ class Rules:
     deepest last; ``defaults`` tmt's defaults.
     """
 
-    __slots__ = ("_order", "defaults", "git", "own")
+    __slots__ = ("_dirs", "_files", "defaults", "git", "own")
 
     def __init__(
         self, own: list[PatternList], git: list[PatternList], defaults: PatternList
@@ -374,11 +399,19 @@ class Rules:
         self.own = own
         self.git = git
         self.defaults = defaults
-        order = [(lst, IGNORED_FINAL) for lst in reversed(own) if lst]
-        order += [(lst, IGNORED) for lst in reversed(git) if lst]
-        if defaults:
-            order.append((defaults, IGNORED))
-        self._order = [(lst, len(lst.base), outcome) for lst, outcome in order]
+        order = [(lst, IGNORED_FINAL) for lst in reversed(own)]
+        order += [(lst, IGNORED) for lst in reversed(git)]
+        order.append((defaults, IGNORED))
+        # per kind, only the lists with patterns for it: (index, where paths start, negative
+        # flags, the outcome of a match)
+        self._files = [
+            (lst._files, len(lst.base), lst.negative, outcome)
+            for lst, outcome in order
+            if lst._files
+        ]
+        self._dirs = [
+            (lst._dirs, len(lst.base), lst.negative, outcome) for lst, outcome in order if lst._dirs
+        ]
 
     def below(self, folder: str, base: str, names: Iterable[str]) -> Rules:
         """The rules in ``folder`` (at byte-view path ``base``), given its entries' names."""
@@ -398,11 +431,21 @@ class Rules:
     def verdict(self, path: str, name: str, is_dir: bool) -> int:
         """KEEP, IGNORED (by git's rules or the defaults: a tracked file is kept anyway) or
         IGNORED_FINAL (by tmt's own lists) for byte-view ``path`` named ``name``."""
-        for lst, cut, outcome in self._order:
-            verdict = lst.verdict(path[cut:], name, is_dir)
-            if verdict is not None:
-                return outcome if verdict else KEEP
+        for index, cut, negative, outcome in self._dirs if is_dir else self._files:
+            found = index.last(path[cut:] if cut else path, name)
+            if found >= 0:
+                return KEEP if negative[found] else outcome
         return KEEP
+
+
+_DEFAULTS: list[PatternList] = []
+
+
+def default_list() -> PatternList:
+    """tmt's defaults, compiled once per process (the names they were asked about cached)."""
+    if not _DEFAULTS:
+        _DEFAULTS.append(PatternList("", DEFAULT_PATTERNS))
+    return _DEFAULTS[0]
 
 
 def is_environment(names: Iterable[str]) -> bool:

@@ -35,12 +35,12 @@ import time
 
 from . import jsonfile
 from .ignore import (
-    DEFAULT_PATTERNS,
     IGNORED,
     IGNORED_FINAL,
     PatternList,
     Rules,
     byte_view,
+    default_list,
     is_environment,
     read_ignore_file,
 )
@@ -355,7 +355,7 @@ class _Walker:
             own.append(PatternList("", read_ignore_file(extra_ignore_file, follow_symlinks=True)))
         git = self.worktree.lists() if self.worktree is not None else []
         prefix = self.worktree.prefix if self.worktree is not None else ""
-        rules = Rules(own, git, PatternList("", DEFAULT_PATTERNS))
+        rules = Rules(own, git, default_list())
         names = {e.name for e in entries}
         self.visit_all(entries, "", prefix, rules.below(source, prefix, names), False)
         self.keep_tracked()
