@@ -31,7 +31,7 @@ import warnings
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 GIT_IGNORE_FILE = ".gitignore"
 TMT_IGNORE_FILE = ".tmtignore"
@@ -243,11 +243,13 @@ class _Index:
 
     __slots__ = (
         "always",
+        "any_depth",
         "by_first",
         "by_name",
         "has_paths",
         "name_regex",
         "names",
+        "path_depths",
         "path_regex",
         "paths",
         "suffixes",
@@ -261,10 +263,18 @@ class _Index:
         self.paths: dict[str, int] = {}  # literal paths
         by_first: dict[str, list[tuple[int, str]]] = {}  # path globs, by a literal first part
         path_globs: list[tuple[int, str]] = []
+        # Without "**", a path pattern matches only paths with as many "/" as it has.
+        self.path_depths: set[int] = set()
+        self.any_depth = False
         for index, pattern in patterns:
             body = pattern.body
             if not body:
                 continue  # "!" or "/" alone: matches nothing
+            if not pattern.basename:
+                if "**" in body:
+                    self.any_depth = True
+                else:
+                    self.path_depths.add(body.count("/"))
             if pattern.literal:
                 (self.names if pattern.basename else self.paths)[body] = index
                 continue
@@ -391,7 +401,7 @@ class Rules:
     deepest last; ``defaults`` tmt's defaults.
     """
 
-    __slots__ = ("_dirs", "_files", "defaults", "git", "own")
+    __slots__ = ("_by_name", "_dirs", "_files", "defaults", "git", "own")
 
     def __init__(
         self, own: list[PatternList], git: list[PatternList], defaults: PatternList
@@ -412,6 +422,9 @@ class Rules:
         self._dirs = [
             (lst._dirs, len(lst.base), lst.negative, outcome) for lst, outcome in order if lst._dirs
         ]
+        # In a folder where no path pattern can match a file (the usual case), a file's
+        # verdict depends on its name alone: it is remembered by name.
+        self._by_name: dict[str, int] = {}
 
     def below(self, folder: str, base: str, names: Iterable[str]) -> Rules:
         """The rules in ``folder`` (at byte-view path ``base``), given its entries' names."""
@@ -427,6 +440,24 @@ class Rules:
         if own is self.own and git is self.git:
             return self
         return Rules(own, git, self.defaults)
+
+    def file_verdict(self, folder: str) -> Callable[[str, str], int]:
+        """``verdict(path, name)`` for the files of byte-view ``folder`` (``""`` or ending in
+        ``/``): the walk asks it for every file, so it is a dict lookup where it can be."""
+        for index, cut, _, _ in self._files:
+            if index.has_paths and (
+                index.any_depth or folder[cut:].count("/") in index.path_depths
+            ):
+                return lambda path, name: self.verdict(path, name, False)
+        by_name = self._by_name
+
+        def verdict(path: str, name: str) -> int:
+            found = by_name.get(name)
+            if found is None:
+                found = by_name[name] = self.verdict(path, name, False)
+            return found
+
+        return verdict
 
     def verdict(self, path: str, name: str, is_dir: bool) -> int:
         """KEEP, IGNORED (by git's rules or the defaults: a tracked file is kept anyway) or

@@ -379,7 +379,7 @@ class _Walker:
         self, entries: list[os.DirEntry], base: str, view: str, rules: Rules, tracked: bool
     ) -> None:
         # The loop every entry of the tree goes through: kept flat, for speed.
-        verdict = rules.verdict
+        verdict, file_verdict = rules.verdict, rules.file_verdict(view)
         add = self.add
         for entry in entries:
             name = entry.name
@@ -390,7 +390,10 @@ class _Walker:
             path_view = view + name_view
             try:
                 is_dir = entry.is_dir(follow_symlinks=False)
-                outcome = verdict(path_view, name_view, is_dir)
+                if is_dir:
+                    outcome = verdict(path_view, name_view, True)
+                else:
+                    outcome = file_verdict(path_view, name_view)
                 if outcome == IGNORED_FINAL:
                     continue
                 if tracked:  # inside what git's rules leave out: only what git tracks
