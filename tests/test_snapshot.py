@@ -426,6 +426,24 @@ class TestAsGitSeesIt:
         config.write_text(json.dumps({"snapshot_source": "sub"}))
         assert tree(snapshot_of_new_run(config_path="c.json")) == {"code.py"}
 
+    def test_a_source_in_a_folder_git_ignores_holds_only_what_git_tracks(self, repo) -> None:
+        (repo / ".gitignore").write_text("experiments/*\n")
+        run = repo / "experiments" / "exp1"
+        run.mkdir(parents=True)
+        (run / "tracked.py").write_text("x")
+        git(repo, "add", "-f", "experiments/exp1/tracked.py")
+        (run / "scratch.py").write_text("x")
+        (repo / "c.json").write_text(json.dumps({"snapshot_source": "experiments/exp1"}))
+        assert tree(snapshot_of_new_run(config_path="c.json")) == {"tracked.py"}
+
+    def test_git_hooks_environment_does_not_mislead_it(self, repo, monkeypatch) -> None:
+        (repo / ".gitignore").write_text("ign/\n")
+        (repo / "ign").mkdir()
+        (repo / "ign" / "tracked.py").write_text("x")
+        git(repo, "add", "-f", "ign/tracked.py")
+        monkeypatch.setenv("GIT_DIR", "elsewhere/.git")
+        assert "ign/tracked.py" in tree(snapshot_of_new_run())
+
     def test_a_symlinked_gitignore_is_not_read_as_git_does_not(self, repo: Path) -> None:
         (repo / "patterns").write_text("train.py\n")
         (repo / ".gitignore").symlink_to("patterns")

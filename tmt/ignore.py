@@ -25,6 +25,7 @@ Paths and names are matched as *byte views*: ``str`` holding one character per b
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import re
 import warnings
@@ -146,7 +147,18 @@ def translate(glob: str) -> str | None:
                 out.append(".*/")  # git tries no "zero folders" shortcut here
                 j += 2
             else:
-                out.append("[^/]*")
+                piece, end = _piece(glob, j)
+                if piece is None:
+                    return None
+                if end < n and glob[end] == "*":
+                    # Another star follows in this component: match this piece at its first
+                    # place, atomically, as git's wildmatch does, so that patterns such as
+                    # "*a*a*a*b" cost linear time, not exponential backtracking.
+                    name = f"a{next(_ATOMIC)}"
+                    out.append(f"(?=(?P<{name}>[^/]*?{piece}))(?P={name})")
+                else:
+                    out.append("[^/]*" + piece)
+                j = end
             i = j
         elif char == "[":
             parsed = _bracket(glob, i + 1)
@@ -158,6 +170,37 @@ def translate(glob: str) -> str | None:
             out.append(re.escape(char))
             i += 1
     return "".join(out)
+
+
+_ATOMIC = itertools.count()
+
+
+def _piece(glob: str, i: int) -> tuple[str | None, int]:
+    """The regex of ``glob`` from ``i`` up to its next star or ``/``, and where that is."""
+    out = []
+    n = len(glob)
+    while i < n and glob[i] not in "*/":
+        char = glob[i]
+        if char == "\\":
+            if i + 1 == n:
+                return None, i
+            if glob[i + 1] == "/":
+                break
+            out.append(re.escape(glob[i + 1]))
+            i += 2
+        elif char == "?":
+            out.append("[^/]")
+            i += 1
+        elif char == "[":
+            parsed = _bracket(glob, i + 1)
+            if parsed is None:
+                return None, i
+            fragment, i = parsed
+            out.append(fragment)
+        else:
+            out.append(re.escape(char))
+            i += 1
+    return "".join(out), i
 
 
 def _bracket(glob: str, i: int) -> tuple[str, int] | None:
@@ -348,7 +391,8 @@ def _alternation(globs: list[tuple[int, str]]) -> re.Pattern | None:
     """One regex trying the patterns last first: the group that matches names the pattern."""
     if not globs:
         return None
-    return re.compile("|".join(f"(?P<p{index}>{regex})" for index, regex in reversed(globs)))
+    alternatives = "|".join(f"(?P<p{index}>{regex})" for index, regex in reversed(globs))
+    return re.compile(alternatives, re.DOTALL)  # names may hold a newline
 
 
 class PatternList:

@@ -163,6 +163,8 @@ def restore_snapshot(entry: Entry, dest: str) -> int:
     shutil.copytree(source, dest, symlinks=True, copy_function=copy)
     count = 0
     for folder, _, files in os.walk(dest):
+        # snapshot folders are read-only; the copy is the user's to edit
+        os.chmod(folder, stat.S_IMODE(os.stat(folder).st_mode) | stat.S_IRWXU)
         for name in files:
             path = os.path.join(folder, name)
             if not os.path.islink(path):

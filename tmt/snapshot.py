@@ -37,6 +37,7 @@ from . import jsonfile
 from .ignore import (
     IGNORED,
     IGNORED_FINAL,
+    KEEP,
     PatternList,
     Rules,
     byte_view,
@@ -357,7 +358,16 @@ class _Walker:
         prefix = self.worktree.prefix if self.worktree is not None else ""
         rules = Rules(own, git, default_list())
         names = {e.name for e in entries}
-        self.visit_all(entries, "", prefix, rules.below(source, prefix, names), False)
+        # A source in a folder git ignores holds only what git tracks there, as git sees it.
+        nothing = PatternList("", [])
+        inside_ignored = any(
+            Rules([], [lst for lst in git if folder.startswith(lst.base)], nothing).verdict(
+                folder, folder.rpartition("/")[2], True
+            )
+            != KEEP
+            for folder in _folders_of(prefix)
+        )
+        self.visit_all(entries, "", prefix, rules.below(source, prefix, names), inside_ignored)
         self.keep_tracked()
 
     def walk(self, entry: os.DirEntry, rel: str, view: str, rules: Rules, tracked: bool) -> None:
@@ -518,6 +528,12 @@ class _Walker:
         if not os.path.exists(self.store.path(digest)):
             new = self.store.add(content, digest, path, st.st_mtime_ns, self.staging.place(rel))
         return digest, changed, new
+
+
+def _folders_of(prefix: str) -> list[str]:
+    """``"a/b/"`` -> ``["a", "a/b"]``: the folders of a path from the work tree's root."""
+    parts = prefix.split("/")[:-1]
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
 def _tree_id(manifest: list[tuple[str, str, str]]) -> str:

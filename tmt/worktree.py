@@ -10,11 +10,14 @@ files are not known.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
+import time
+import warnings
 
 from .ignore import GIT_IGNORE_FILE, PatternList, byte_view, read_ignore_file
 
-_TIMEOUT = 30.0
+_TIMEOUT = 10.0  # for both git commands together
 
 
 class WorkTree:
@@ -31,6 +34,7 @@ class WorkTree:
         self._config: subprocess.Popen | None = None
         self._tracked: set[str] | None = None
         self._tracked_dirs: set[str] | None = None
+        self._deadline = 0.0
 
     @classmethod
     def find(cls, source: str) -> WorkTree | None:
@@ -50,23 +54,25 @@ class WorkTree:
 
     def start(self) -> None:
         """Ask git for the tracked files and ``core.excludesFile``, in the background."""
-        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
+        # The repository is the one found here, not one a git hook's GIT_DIR names.
+        env = {k: v for k, v in os.environ.items() if k not in _REPOSITORY_VARIABLES}
+        env.update(GIT_OPTIONAL_LOCKS="0", LC_ALL="C")
+        self._deadline = time.monotonic() + _TIMEOUT
         try:
-            self._listing = subprocess.Popen(
-                ["git", "ls-files", "-z", "--cached"],
-                cwd=self.source,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-            self._config = subprocess.Popen(
-                ["git", "config", "-z", "--path", "--get", "core.excludesFile"],
-                cwd=self.source,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
+            self._listing, self._config = (
+                subprocess.Popen(
+                    args,
+                    cwd=self.source,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                    start_new_session=True,  # so that a hung git is killed with its children
+                )
+                for args in (
+                    ["git", "ls-files", "-z", "--cached"],
+                    ["git", "config", "-z", "--path", "--get", "core.excludesFile"],
+                )
             )
         except OSError:  # no git here: the rules apply all the same
             self._listing = self._config = None
@@ -89,10 +95,10 @@ class WorkTree:
         return [lst for lst in lists if lst]
 
     def _excludes_file(self) -> str | None:
-        value = _output(self._config)
+        value = _output(self._config, self._deadline)
         if value:
             path = os.fsdecode(value.rstrip(b"\0\n"))
-            return os.path.join(self.source, path)
+            return os.path.join(self.root, path)  # git reads a relative one from the top
         if value is None and self._config is not None and self._config.returncode not in (0, 1):
             return None  # git refused this repository: it would ignore nothing either
         xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
@@ -101,7 +107,20 @@ class WorkTree:
     def tracked(self) -> set[str]:
         """The files git tracks under the source, as paths from it (empty if unknown)."""
         if self._tracked is None:
-            out = _output(self._listing)
+            out = _output(self._listing, self._deadline)
+            if out is None and self._listing is not None:
+                warnings.warn(
+                    f"tmt: git could not list the files it tracks in {self.root} (see `git "
+                    "status` there); tracked files that an ignore pattern matches are left "
+                    "out of the snapshot",
+                    stacklevel=2,
+                )
+            if out is None and self._listing is None:
+                warnings.warn(
+                    "tmt: git is not installed; tracked files that an ignore pattern "
+                    "matches are left out of the snapshot",
+                    stacklevel=2,
+                )
             self._tracked = {os.fsdecode(p) for p in out.split(b"\0") if p} if out else set()
         return self._tracked
 
@@ -121,21 +140,49 @@ class WorkTree:
         """Reap the git processes (killing any still running)."""
         for proc in (self._listing, self._config):
             if proc is not None and proc.returncode is None:
-                proc.kill()
-                proc.communicate()
+                _kill(proc)
 
 
-def _output(proc: subprocess.Popen | None) -> bytes | None:
-    """What ``proc`` printed if it succeeded, else None."""
+_REPOSITORY_VARIABLES = frozenset(  # `git rev-parse --local-env-vars`
+    [
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_CONFIG",
+        "GIT_CONFIG_PARAMETERS",
+        "GIT_CONFIG_COUNT",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_IMPLICIT_WORK_TREE",
+        "GIT_GRAFT_FILE",
+        "GIT_INDEX_FILE",
+        "GIT_NO_REPLACE_OBJECTS",
+        "GIT_REPLACE_REF_BASE",
+        "GIT_PREFIX",
+        "GIT_SHALLOW_FILE",
+        "GIT_COMMON_DIR",
+    ]
+)
+
+
+def _output(proc: subprocess.Popen | None, deadline: float) -> bytes | None:
+    """What ``proc`` printed if it succeeded by ``deadline``, else None."""
     if proc is None:
         return None
     try:
-        out, _ = proc.communicate(timeout=_TIMEOUT)
+        out, _ = proc.communicate(timeout=max(0.0, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
+        _kill(proc)
         return None
     return out if proc.returncode == 0 else None
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """Kill ``proc`` and what it started (it leads its own session), and reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        proc.kill()
+    proc.communicate()
 
 
 def _git_dir(dot_git: str) -> str | None:
