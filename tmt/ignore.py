@@ -125,15 +125,15 @@ def translate(glob: str) -> str | None:
     i, n = 0, len(glob)
     while i < n:
         char = glob[i]
-        if char == "\\":
-            if i + 1 == n:
+        if char == "/" or glob.startswith("\\/", i):
+            out.append("/")
+            i += 1 if char == "/" else 2
+        elif char != "*":
+            piece, i = _piece(glob, i)
+            if piece is None:
                 return None
-            out.append(re.escape(glob[i + 1]))
-            i += 2
-        elif char == "?":
-            out.append("[^/]")
-            i += 1
-        elif char == "*":
+            out.append(piece)
+        else:
             j = i
             while j < n and glob[j] == "*":
                 j += 1
@@ -160,15 +160,6 @@ def translate(glob: str) -> str | None:
                     out.append("[^/]*" + piece)
                 j = end
             i = j
-        elif char == "[":
-            parsed = _bracket(glob, i + 1)
-            if parsed is None:
-                return None
-            fragment, i = parsed
-            out.append(fragment)
-        else:
-            out.append(re.escape(char))
-            i += 1
     return "".join(out)
 
 
@@ -176,7 +167,8 @@ _ATOMIC = itertools.count()
 
 
 def _piece(glob: str, i: int) -> tuple[str | None, int]:
-    """The regex of ``glob`` from ``i`` up to its next star or ``/``, and where that is."""
+    """The regex of ``glob`` from ``i`` up to its next star or ``/`` (the stars' neighbours),
+    and where that is; ``None`` if git would never match it."""
     out = []
     n = len(glob)
     while i < n and glob[i] not in "*/":
