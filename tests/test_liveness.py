@@ -23,7 +23,7 @@ from tmt.liveness import (
     temp_name,
     this_host,
 )
-from tmt.maintenance import RunningRunError
+from tmt.errors import RunningRunError
 
 from conftest import REPO, records
 

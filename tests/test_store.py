@@ -91,7 +91,7 @@ class TestIndex:
         (merged,) = store.records()
         assert merged["tags"] == ["best"] and merged["note"] == "use this one"
         assert records(project)[0]["tags"] == []  # run.json itself is untouched
-        assert store.entry(r["id"]).to_dict()["note"] == "use this one"
+        assert store.record(r["id"])["note"] == "use this one"
 
     def test_a_deleted_run_disappears(self, project: Path) -> None:
         record_runs(2)

@@ -32,11 +32,16 @@ if TYPE_CHECKING:
     from .duplicates import DuplicatePolicy, DuplicateStrategy
     from .entry import Entry, Metric, Result
     from .errors import (
+        ArgumentError,
+        ArgumentTypeError,
         ConfigError,
         DuplicatedNameError,
         EntryNotFound,
         NotInRunError,
+        ReadOnlyRunError,
         ResultNameError,
+        RunningRunError,
+        SeriesNotFound,
         StoreError,
         TmtError,
     )
@@ -65,9 +70,16 @@ _EXPORTS = {
     "NotInRunError": "errors",
     "ResultNameError": "errors",
     "StoreError": "errors",
+    "ArgumentError": "errors",
+    "ArgumentTypeError": "errors",
+    "ReadOnlyRunError": "errors",
+    "RunningRunError": "errors",
+    "SeriesNotFound": "errors",
 }
 
 __all__ = [
+    "ArgumentError",
+    "ArgumentTypeError",
     "ConfigError",
     "Configs",
     "DbManager",
@@ -78,8 +90,11 @@ __all__ = [
     "EntryNotFound",
     "Metric",
     "NotInRunError",
+    "ReadOnlyRunError",
     "Result",
     "ResultNameError",
+    "RunningRunError",
+    "SeriesNotFound",
     "StoreError",
     "TmtError",
     "TmtManager",

@@ -7,7 +7,7 @@ import os
 import re
 import warnings
 
-from .errors import ConfigError
+from .errors import ArgumentTypeError, ConfigError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class Configs:
     def __init__(self, source: str | None = None, **values: Any) -> None:
         unknown = set(values) - set(_KEYS)
         if unknown:
-            raise TypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
+            raise ArgumentTypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
         where = source or "configuration"
         for key, value in values.items():
             if value is None:

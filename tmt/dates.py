@@ -7,6 +7,8 @@ import re
 import time
 from datetime import date, datetime, timedelta
 
+from .errors import ArgumentError, ArgumentTypeError
+
 _AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d|w)", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
@@ -21,7 +23,7 @@ def parse_when(value: object, now: float | None = None) -> float:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, str):
-        raise TypeError(f"a date must be text, a datetime or a number, got {value!r}")
+        raise ArgumentTypeError(f"a date must be text, a datetime or a number, got {value!r}")
     text = value.strip().lower()
     now = time.time() if now is None else now
     today = datetime.fromtimestamp(now).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -37,7 +39,7 @@ def parse_when(value: object, now: float | None = None) -> float:
     try:
         return datetime.fromisoformat(value.strip()).timestamp()
     except ValueError:
-        raise ValueError(
+        raise ArgumentError(
             f"cannot read {value!r} as a date: use 2026-11-01, 2026-11-01T14:30, today, "
             "yesterday, or an age such as 3d, 12h, 30m, 2w"
         ) from None

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from .entry import Entry
+from .errors import ArgumentError, ArgumentTypeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Union
 
-    from .store import Store
+    from .entry import Entry
 
     DateLike = Union[datetime, date, int, float]
 
@@ -24,48 +25,51 @@ class DbManager:
     seconds since the epoch; they are compared with when runs started.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(
+        self, entries: Callable[[], list[Entry]], by_id: Callable[[str], Entry | None]
+    ) -> None:
+        self._all = entries  # every run, oldest first, read afresh at each call
+        self._by_id = by_id
 
     def get_all_entries(self) -> list[Entry]:
         """Every run."""
-        return self.store.entries()
+        return self._all()
 
     def get_entry_by_id(self, id: str) -> Entry | None:
         """The run with this exact id, or ``None``."""
-        return self.store.entry(id)
+        return self._by_id(id)
 
     def get_entry_by_exact_name(self, name: str) -> Entry | None:
         """The newest run of the experiment ``name``, or ``None``."""
-        matches = [e for e in self.store.entries() if e.name == name]
+        matches = [e for e in self._all() if e.name == name]
         return matches[-1] if matches else None
 
     def get_entries_by_name(self, name: str) -> list[Entry]:
         """Runs whose name contains ``name``."""
-        return [e for e in self.store.entries() if name in e.name]
+        return [e for e in self._all() if name in e.name]
 
     def get_entries_by_name_regex(self, regex: str) -> list[Entry]:
         """Runs whose name matches the regular expression ``regex`` anywhere."""
         try:
             pattern = re.compile(regex)
         except re.error as exc:
-            raise ValueError(f"invalid regular expression {regex!r}: {exc}") from None
-        return [e for e in self.store.entries() if pattern.search(e.name)]
+            raise ArgumentError(f"invalid regular expression {regex!r}: {exc}") from None
+        return [e for e in self._all() if pattern.search(e.name)]
 
     def get_entries_between_dates(self, first: DateLike, second: DateLike) -> list[Entry]:
         """Runs started between ``first`` and ``second``, both included."""
         low, high = _seconds(first, "first"), _seconds(second, "second")
-        return [e for e in self.store.entries() if low <= _us(e.start_time) <= high]
+        return [e for e in self._all() if low <= _us(e.start_time) <= high]
 
     def get_entries_greater_than_date(self, date: DateLike) -> list[Entry]:
         """Runs started after ``date``."""
         limit = _seconds(date, "date")
-        return [e for e in self.store.entries() if _us(e.start_time) > limit]
+        return [e for e in self._all() if _us(e.start_time) > limit]
 
     def get_entries_lower_than_date(self, date: DateLike) -> list[Entry]:
         """Runs started before ``date``."""
         limit = _seconds(date, "date")
-        return [e for e in self.store.entries() if _us(e.start_time) < limit]
+        return [e for e in self._all() if _us(e.start_time) < limit]
 
 
 def _us(seconds: float) -> float:
@@ -81,7 +85,7 @@ def _seconds(value: DateLike, argument: str) -> float:
         return datetime(value.year, value.month, value.day).timestamp()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _us(float(value))
-    raise TypeError(
+    raise ArgumentTypeError(
         f"{argument} must be a datetime, a date or seconds since the epoch, "
         f"got {type(value).__name__} {value!r}"
     )

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import enum
 
+from .errors import ArgumentTypeError
+
 
 class DuplicatePolicy(enum.Enum):
     """``AS_NEW_ENTRY`` (the default): a new run. ``AS_SUB_ENTRY``: a new run attached to an
@@ -27,7 +29,7 @@ class DuplicateStrategy:
         self, policy: DuplicatePolicy = DuplicatePolicy.AS_NEW_ENTRY, parent_id: str = ""
     ) -> None:
         if not isinstance(policy, DuplicatePolicy):
-            raise TypeError(f"DuplicateStrategy: policy must be a DuplicatePolicy, got {policy!r}")
+            raise ArgumentTypeError(f"DuplicateStrategy: policy must be a DuplicatePolicy, got {policy!r}")
         self.policy = policy
         self.parent_id = parent_id
 

@@ -6,9 +6,11 @@ import os
 from collections import namedtuple
 
 from . import jsonfile
+from .errors import ArgumentError, SeriesNotFound
 from .jsonvalue import from_json
 from .liveness import effective_status
-from .record import SCHEMA_VERSION
+from .record import SCHEMA_VERSION, absolute_path
+from .seriesfile import SERIES_FILE, read_series
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -167,7 +169,7 @@ class Entry:
             return None
         git = dict(git)
         if git.get("diff") and self.run_dir:
-            git["diff"] = os.path.normpath(os.path.join(self.run_dir, git["diff"]))
+            git["diff"] = absolute_path(git["diff"], self.run_dir)
         return git
 
     @property
@@ -192,7 +194,7 @@ class Entry:
         """What the run printed to ``stream`` (``"stdout"`` or ``"stderr"``), as captured
         (bytes that are not UTF-8 replaced); ``""`` if nothing, or nothing readable, was."""
         if stream not in ("stdout", "stderr"):
-            raise ValueError(f"stream must be 'stdout' or 'stderr', got {stream!r}")
+            raise ArgumentError(f"stream must be 'stdout' or 'stderr', got {stream!r}")
         if not self.run_dir:
             return ""
         try:
@@ -215,7 +217,7 @@ class Entry:
         found = self._read_series()
         if name not in found:
             known = ", ".join(sorted(found)) or "none"
-            raise KeyError(f"run {self.id} logged no series {name!r} (logged: {known})")
+            raise SeriesNotFound(f"run {self.id} logged no series {name!r} (logged: {known})")
         return Series(*found[name])
 
     def series_dataframe(self) -> Any:
@@ -236,8 +238,6 @@ class Entry:
     def _read_series(self) -> dict[str, tuple[list[int], list[float], list[float]]]:
         if not self.run_dir:
             return {}
-        from .series import SERIES_FILE, read_series
-
         return read_series(os.path.join(self.run_dir, SERIES_FILE))
 
     @property
@@ -265,7 +265,7 @@ class Entry:
     # Conversions --------------------------------------------------------------------------
     def resolve(self, path: str) -> str:
         """The absolute path for a path as the record stores it (relative to ``tmt_dir``)."""
-        return os.path.normpath(os.path.join(self._root, path))
+        return absolute_path(path, self._root)
 
     def to_dict(self) -> dict[str, Any]:
         """The record as stored, with the status as shown (``crashed`` where it applies)."""

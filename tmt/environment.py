@@ -13,6 +13,7 @@ import sys
 import threading
 
 from . import jsonfile
+from .record import PACKAGES_SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def store_packages(tmt_dir: str) -> str | None:
 def _listing_text() -> str:
     global _text
     if _text is None:
-        _text = jsonfile.dumps({"schema": 1, "packages": packages()})
+        _text = jsonfile.dumps({"schema": PACKAGES_SCHEMA, "packages": packages()})
     return _text
 
 

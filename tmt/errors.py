@@ -30,3 +30,28 @@ class EntryNotFound(TmtError, LookupError):
 
 class StoreError(TmtError, OSError):
     """The store cannot be written: its folder is not writable, or the disk is full."""
+
+
+class ArgumentError(TmtError, ValueError):
+    """A function of tmt was given a value it cannot take (an empty tag, a date it cannot
+    read, a regular expression that does not compile)."""
+
+
+class ArgumentTypeError(TmtError, TypeError):
+    """A function of tmt was given a value of a type it cannot take (a string as a metric
+    value, an unknown configuration key)."""
+
+
+class RunningRunError(TmtError, RuntimeError):
+    """A run that is still running was asked to be deleted without ``force``."""
+
+
+class ReadOnlyRunError(TmtError, ValueError):
+    """A run of a tmt 0.1.x database, which tmt only reads, was asked to change."""
+
+
+class SeriesNotFound(TmtError, KeyError):
+    """A run logged no series of the name asked for."""
+
+    def __str__(self) -> str:  # a KeyError shows its message quoted; this one reads as text
+        return str(self.args[0]) if self.args else ""

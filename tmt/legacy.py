@@ -6,7 +6,7 @@ import os
 import warnings
 
 from . import jsonfile
-from .record import MAX_TIME, SCHEMA_VERSION, check
+from .record import MAX_TIME, SCHEMA_VERSION, check, stored_path
 
 #: The largest 0.1.x database read, in bytes.
 MAX_LEGACY_DB = 1024 * 1024 * 1024

@@ -22,6 +22,7 @@ import time
 import warnings
 
 from . import jsonfile
+from .errors import ReadOnlyRunError, RunningRunError, StoreError
 from .liveness import is_debris, temp_name
 from .snapshot import collect_garbage, is_last_link, point_last_link, remove_counted
 
@@ -37,10 +38,6 @@ _ENV_NAME = re.compile(r"[0-9a-f]{16}\.json")
 _ENV_REFERENCE = re.compile(rb"envs/([0-9a-f]{16}\.json)")
 
 
-class RunningRunError(Exception):
-    """Deleting a run that is still running needs ``force``."""
-
-
 def delete_runs(store: Store, entries: list[Entry], force: bool = False) -> int:
     """Delete runs: their records, output, results and snapshot links; then the snapshot data
     no remaining run shares. Returns the bytes freed. Running runs need ``force``."""
@@ -50,10 +47,12 @@ def delete_runs(store: Store, entries: list[Entry], force: bool = False) -> int:
         raise RunningRunError(f"refusing to delete running runs without force: {names}")
     for entry in entries:
         if entry.legacy:
-            raise ValueError(f"run {entry.id} lives in a tmt 0.1.x database and cannot be deleted")
+            raise ReadOnlyRunError(
+                f"run {entry.id} lives in a tmt 0.1.x database and cannot be deleted"
+            )
     folders = _Folders(store)
     if entries and folders.runs is None:
-        raise OSError(f"{store.runs_dir} is not a folder of the store; nothing deleted")
+        raise StoreError(f"{store.runs_dir} is not a folder of the store; nothing deleted")
     freed = 0
     for entry in entries:
         # The record first: the run is gone at once, and its leftovers are garbage from then.
@@ -157,7 +156,7 @@ def restore_snapshot(entry: Entry, dest: str) -> int:
 
     def copy(src: str, dst: str) -> None:
         if not stat.S_ISREG(os.lstat(src).st_mode):
-            raise OSError(f"{src}: not a regular file; not copied")
+            raise StoreError(f"{src}: not a regular file; not copied")
         shutil.copy2(src, dst)
 
     shutil.copytree(source, dest, symlinks=True, copy_function=copy)

@@ -8,8 +8,8 @@ import warnings
 
 from .config import Configs
 from .db import DbManager
-from .entry import Metric, Series
-from .errors import EntryNotFound
+from .entry import Entry, Metric, Series
+from .errors import EntryNotFound, ReadOnlyRunError
 from .jsonfile import open_regular
 from .store import Store
 
@@ -17,8 +17,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from typing import Any
-
-    from .entry import Entry
 
 
 class TmtManager:
@@ -37,7 +35,7 @@ class TmtManager:
     def __init__(self, entry: Entry | None = None, config: str | None = None) -> None:
         self.config = Configs.load(config)
         self.store = Store(self.config)
-        self.db = DbManager(self.store)
+        self.db = DbManager(self._entries, self._entry_by_id)
         self.entry = entry
 
     def set_entry_by_id(self, id: str) -> Entry:
@@ -47,7 +45,7 @@ class TmtManager:
         if entry is None:
             from .refs import by_prefix
 
-            entry = by_prefix(str(id), self.store.entries())
+            entry = by_prefix(str(id), self._entries())
             if entry is None:
                 raise EntryNotFound(f"no run with id {id!r} in {self.store.root}")
         self.entry = entry
@@ -131,7 +129,7 @@ class TmtManager:
         statuses = {status} if isinstance(status, str) else set(status or ())
         wanted = {tags} if isinstance(tags, str) else set(tags or ())
         found = []
-        for entry in reversed(self.store.entries()):
+        for entry in reversed(self._entries()):
             if name is not None and not (
                 name.search(entry.name) if isinstance(name, re.Pattern) else entry.name == name
             ):
@@ -161,7 +159,7 @@ class TmtManager:
         listing the candidates."""
         from .refs import resolve
 
-        return resolve(ref, self.store.entries())
+        return resolve(ref, self._entries())
 
     def set_entry(self, ref: str) -> Entry:
         """Select the run ``ref`` names (see :meth:`run`)."""
@@ -214,7 +212,9 @@ class TmtManager:
     def _annotatable(self, ref: str) -> Entry:
         entry = self.run(ref)
         if entry.legacy:
-            raise ValueError(f"run {entry.id} lives in a tmt 0.1.x database, which is only read")
+            raise ReadOnlyRunError(
+                f"run {entry.id} lives in a tmt 0.1.x database, which is only read"
+            )
         return entry
 
     def delete(self, refs: Iterable[str], force: bool = False) -> int:
@@ -237,6 +237,20 @@ class TmtManager:
 
         return restore_snapshot(self.run(ref), dest)
 
+    # Building runs from records -----------------------------------------------------------
+    def _entries(self) -> list[Entry]:
+        """Every run of the store, 0.1.x ones included, oldest first."""
+        return [self._build(record) for record in self.store.records()]
+
+    def _entry_by_id(self, run_id: str) -> Entry | None:
+        record = self.store.record(run_id)
+        return None if record is None else self._build(record)
+
+    def _build(self, record: dict) -> Entry:
+        store = self.store
+        run_dir = None if record.get("legacy") else store.run_dir(record["id"])
+        return Entry(record, store.root, run_dir, self.config.snapshot_target)
+
     def _entry(self) -> Entry:
         if self.entry is None:
             raise EntryNotFound(
@@ -246,7 +260,7 @@ class TmtManager:
 
     def _with_children(self) -> list[Entry]:
         entry = self._entry()
-        children = [e for e in self.store.entries() if e.parent == entry.id]
+        children = [e for e in self._entries() if e.parent == entry.id]
         return [entry, *children]
 
 

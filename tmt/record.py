@@ -9,6 +9,7 @@ rather than let one bad value break every listing.
 from __future__ import annotations
 
 import math
+import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
 
 #: Version of the run record format; bumped on any incompatible change.
 SCHEMA_VERSION = 1
+#: Versions of the other files a run folder holds: ``annotations.json`` (tags and notes added
+#: later) and the package list (``packages/<hash>.json``).
+ANNOTATIONS_SCHEMA = 1
+PACKAGES_SCHEMA = 1
 #: Every status a run can be shown with (``crashed`` is never written: readers infer it).
 STATUSES = ("running", "finished", "failed", "interrupted", "terminated", "crashed", "pruned")
 #: Metrics and parameters nested deeper than this are not kept (nor read back).
@@ -86,6 +91,22 @@ LISTS: dict[str, Any] = {
 }
 #: Objects of JSON data, kept if nested at most ``MAX_DEPTH`` deep.
 DATA = ("params", "metrics")
+
+
+def stored_path(path: str, root: str) -> str:
+    """``path`` as records store it: relative to ``root`` (the store's ``tmt_dir``) when
+    inside it, so that a store moved whole still finds its files; else absolute."""
+    path = os.path.abspath(path)
+    try:
+        inside = os.path.commonpath([path, root]) == root
+    except ValueError:  # different drives
+        inside = False
+    return os.path.relpath(path, root) if inside else path
+
+
+def absolute_path(path: str, root: str) -> str:
+    """The absolute path of a ``path`` as records store it (the inverse of :func:`stored_path`)."""
+    return os.path.normpath(os.path.join(root, path))
 
 
 def check(record: dict[str, Any]) -> list[str]:

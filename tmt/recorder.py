@@ -16,7 +16,7 @@ from .gitinfo import GitProbe
 from .liveness import machine, process_start, this_host
 from .output import RunOutput
 from .params import call_params, signature_of
-from .record import SCHEMA_VERSION
+from .record import SCHEMA_VERSION, absolute_path, stored_path
 from .run import (
     ActiveRun,
     activate,
@@ -287,7 +287,7 @@ def _begin(
         "metrics": {},
         "series": [],
         "results": [],
-        "snapshot": store.relative(dest) if unrecorded is None else None,
+        "snapshot": stored_path(dest, store.root) if unrecorded is None else None,
         "snapshot_left_out": None,
         "git": _inherited_git(inherit) if inherit is not None else None,
         "environment": environment,
@@ -424,7 +424,7 @@ def _share_snapshot(parent: ActiveRun, config: Configs, dest: str) -> dict[str, 
     from .snapshot import point_last_link
 
     try:
-        os.symlink(os.readlink(parent.store.resolve(source)), dest)
+        os.symlink(os.readlink(absolute_path(source, parent.store.root)), dest)
     except OSError as exc:
         return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
     try:

@@ -24,6 +24,7 @@ from . import output, termination
 from .errors import NotInRunError
 from .jsonvalue import to_json
 from .liveness import HEARTBEAT_INTERVAL
+from .record import stored_path
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class ActiveRun:
         record would be rewritten whole for each), when the next tick does."""
         with self.lock:
             self.record["results"].append(
-                {"name": name, "path": self.store.relative(path), "saved_with": saved_with}
+                {"name": name, "path": stored_path(path, self.store.root), "saved_with": saved_with}
             )
             self.result_names.add(name)
             now = time.monotonic()

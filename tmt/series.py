@@ -1,14 +1,8 @@
-"""Step-wise metrics: ``tmt_log`` appends to a run's series; ``metrics.csv`` keeps them.
+"""Step-wise metrics: ``tmt_log`` appends to a run's series, written to ``metrics.csv``.
 
 Calls only queue the value (a few hundred nanoseconds): a background tick writes the queue to
-``<run dir>/metrics.csv`` at least once a second, and the run's end writes the rest, so a crash
-loses at most the last second. The file is plain CSV, one line a logged value::
-
-    name,step,value,time
-    loss,0,0.693,1795379108.031
-
-``time`` is the wall time of the ``tmt_log`` call, in seconds since the epoch, to the
-millisecond.
+``<run dir>/metrics.csv`` (see :mod:`tmt.seriesfile`) at least once a second, and the run's end
+writes the rest, so a crash loses at most the last second.
 """
 
 from __future__ import annotations
@@ -21,16 +15,13 @@ from collections import deque
 
 from .forking import hold_locks_across_fork
 from .run import current_context_run, current_run
+from .seriesfile import HEADER, SERIES_FILE, csv_field
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-SERIES_FILE = "metrics.csv"
-#: The largest ``metrics.csv`` read back, in bytes (some 25 million logged values).
-MAX_SERIES_FILE = 1024 * 1024 * 1024
 _now = time.time
-_HEADER = "name,step,value,time\n"
 
 
 def tmt_log(name: str | dict[str, Any], value: Any = None, step: int | None = None) -> None:
@@ -112,7 +103,7 @@ class SeriesWriter:
                 last[name] = value
                 field = names.get(name)
                 if field is None:
-                    field = names[name] = _csv(name)
+                    field = names[name] = csv_field(name)
                 ms = int(when * 1000)
                 if ms != stamp_ms:  # times are kept to the millisecond: one string per ms
                     stamp_ms, stamp = ms, f"{ms // 1000}.{ms % 1000:03d}"
@@ -127,7 +118,7 @@ class SeriesWriter:
                     self.file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
                     _writers.add(self)
                     if new:
-                        lines.insert(0, _HEADER)
+                        lines.insert(0, HEADER)
                 self.file.write("".join(lines))
                 self.file.flush()
             except (OSError, ValueError) as exc:
@@ -160,41 +151,6 @@ _writers: set[SeriesWriter] = set()
 # A forked child must never write the parent's file: no write is under way at the fork (and
 # every write is flushed at once), so the child's copy holds nothing to write.
 hold_locks_across_fork(lambda: list(_writers))
-
-
-def read_series(path: str) -> dict[str, tuple[list[int], list[float], list[float]]]:
-    """The series in a ``metrics.csv``: name -> (steps, values, times), in logged order.
-
-    Lines that are not a logged value (cut by a crash, edited, garbled) are skipped; a file
-    that cannot be read at all gives no series.
-    """
-    import csv
-    import io
-
-    from .jsonfile import read_text
-
-    series: dict[str, tuple[list[int], list[float], list[float]]] = {}
-    try:
-        text = read_text(path, MAX_SERIES_FILE)
-    except OSError:
-        return series
-    rows = csv.reader(io.StringIO(text.replace("\0", ""), newline=""))
-    next(rows, None)  # the header
-    try:
-        for row in rows:
-            if len(row) != 4:
-                continue  # a line cut by a crash
-            try:
-                step, value, when = int(row[1]), float(row[2]), float(row[3])
-            except ValueError:
-                continue
-            steps, values, times = series.setdefault(row[0], ([], [], []))
-            steps.append(step)
-            values.append(value)
-            times.append(when)
-    except csv.Error:  # an unterminated quote, say: keep what came before it
-        pass
-    return series
 
 
 def _number(name: str, value: Any) -> float:
@@ -244,9 +200,3 @@ def _step(name: str, step: Any) -> int:
     except (TypeError, ValueError):
         pass
     raise TypeError(f"tmt_log: the step of {name!r} must be a whole number, got {step!r}")
-
-
-def _csv(name: str) -> str:
-    if "," in name or '"' in name or "\n" in name or "\r" in name:
-        return '"' + name.replace('"', '""') + '"'
-    return name

@@ -21,10 +21,10 @@ import warnings
 from contextlib import contextmanager
 
 from . import jsonfile
-from .entry import Entry
 from .errors import StoreError
 from .index import ANNOTATIONS_NAME, RECORD_NAME, load_records, read_annotations, read_run
 from .legacy import read_legacy_db
+from .record import ANNOTATIONS_SCHEMA
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -80,10 +80,6 @@ class Store:
         path = os.path.join(self.runs_dir, record["id"], RECORD_NAME)
         jsonfile.write_atomic(path, record, durable)
 
-    def resolve(self, path: str) -> str:
-        """The absolute path of a path as records store it (the inverse of :meth:`relative`)."""
-        return os.path.normpath(os.path.join(self.root, path))
-
     def annotate(
         self,
         run_id: str,
@@ -100,7 +96,7 @@ class Store:
         run_dir = os.path.join(self.runs_dir, run_id)
         path = os.path.join(run_dir, ANNOTATIONS_NAME)
         with _annotations_lock(run_dir):
-            current = {"schema": 1, **read_annotations(run_dir)}
+            current = {"schema": ANNOTATIONS_SCHEMA, **read_annotations(run_dir)}
             tags = current.get("tags")
             if tags is None:  # never annotated: start from the tags the run was recorded with
                 record = read_run(run_dir, run_id) or {}
@@ -114,15 +110,6 @@ class Store:
             jsonfile.write_atomic(path, current)
         return tags
 
-    def relative(self, path: str) -> str:
-        """``path`` as records store it: relative to ``tmt_dir`` when inside it, else absolute."""
-        path = os.path.abspath(path)
-        try:
-            inside = os.path.commonpath([path, self.root]) == self.root
-        except ValueError:  # different drives
-            inside = False
-        return os.path.relpath(path, self.root) if inside else path
-
     # Reading ------------------------------------------------------------------------------
     def records(self) -> list[dict]:
         """Every run record, 0.1.x ones included, oldest first."""
@@ -133,25 +120,18 @@ class Store:
             records = sorted(legacy + records, key=_start_time)
         return records
 
-    def entries(self) -> list[Entry]:
-        """Every run, oldest first."""
-        return [self._entry(record) for record in self.records()]
-
-    def _entry(self, record: dict) -> Entry:
-        run_dir = None if record.get("legacy") else os.path.join(self.runs_dir, record["id"])
-        return Entry(record, self.root, run_dir, self.config.snapshot_target)
-
-    def entry(self, run_id: str) -> Entry | None:
-        """The run with id ``run_id``, read straight from its record; ``None`` if there is none."""
+    def record(self, run_id: str) -> dict | None:
+        """The record of run ``run_id``, read straight from its file (or from a 0.1.x
+        database); ``None`` if there is no such run."""
         if run_id and "/" not in run_id and not run_id.startswith("."):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # a bad id is "not found", not a warning
                 record = read_run(os.path.join(self.runs_dir, run_id), run_id)
             if record is not None:
-                return self._entry(record)
+                return record
         for record in read_legacy_db(self.legacy_path, self.root):
             if record["id"] == run_id:
-                return self._entry(record)
+                return record
         return None
 
 
