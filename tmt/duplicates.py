@@ -29,7 +29,9 @@ class DuplicateStrategy:
         self, policy: DuplicatePolicy = DuplicatePolicy.AS_NEW_ENTRY, parent_id: str = ""
     ) -> None:
         if not isinstance(policy, DuplicatePolicy):
-            raise ArgumentTypeError(f"DuplicateStrategy: policy must be a DuplicatePolicy, got {policy!r}")
+            raise ArgumentTypeError(
+                f"DuplicateStrategy: policy must be a DuplicatePolicy, got {policy!r}"
+            )
         self.policy = policy
         self.parent_id = parent_id
 

@@ -124,6 +124,5 @@ def _list(value: object) -> list:
 
 
 def _relative(path: str, project: str, tmt_dir: str) -> str:
-    """A path for the record: relative to ``tmt_dir`` (as records store them) where possible."""
-    absolute = path if os.path.isabs(path) else os.path.join(project, path)
-    return os.path.relpath(absolute, tmt_dir)
+    """A path of 0.1.x's (absolute, or relative to the project) as records store it."""
+    return stored_path(os.path.join(project, path), tmt_dir)

@@ -11,6 +11,7 @@ from .db import DbManager
 from .entry import Entry, Metric, Series
 from .errors import EntryNotFound, ReadOnlyRunError
 from .jsonfile import open_regular
+from .record import check_tags
 from .store import Store
 
 TYPE_CHECKING = False
@@ -199,7 +200,7 @@ class TmtManager:
     # Changing the store -------------------------------------------------------------------
     def tag(self, ref: str, *tags: str) -> list[str]:
         """Add ``tags`` to a run; returns its tags. Safe beside other processes tagging it."""
-        return self.store.annotate(self._annotatable(ref).id, add=_checked_tags(list(tags)))
+        return self.store.annotate(self._annotatable(ref).id, add=check_tags(list(tags), "tag"))
 
     def untag(self, ref: str, *tags: str) -> list[str]:
         """Remove ``tags`` from a run; returns its tags."""
@@ -262,10 +263,3 @@ class TmtManager:
         entry = self._entry()
         children = [e for e in self._entries() if e.parent == entry.id]
         return [entry, *children]
-
-
-def _checked_tags(tags: list[str]) -> list[str]:
-    for tag in tags:
-        if not isinstance(tag, str) or not tag.strip():
-            raise ValueError(f"tags must be non-empty strings, got {tag!r}")
-    return tags

@@ -13,6 +13,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 #: Version of the run record format; bumped on any incompatible change.
@@ -91,6 +92,22 @@ LISTS: dict[str, Any] = {
 }
 #: Objects of JSON data, kept if nested at most ``MAX_DEPTH`` deep.
 DATA = ("params", "metrics")
+
+
+def check_tags(tags: Iterable[str] | str, caller: str) -> list[str]:
+    """``tags`` as a run keeps them: a list of non-empty strings, each once, in the order
+    given (one string is one tag). ``caller`` names the function asking, for errors."""
+    from .errors import ArgumentError
+
+    if isinstance(tags, str):
+        tags = [tags]
+    kept: list[str] = []
+    for tag in tags:
+        if not isinstance(tag, str) or not tag.strip():
+            raise ArgumentError(f"{caller}: tags must be non-empty strings, got {tag!r}")
+        if tag not in kept:
+            kept.append(tag)
+    return kept
 
 
 def stored_path(path: str, root: str) -> str:

@@ -16,7 +16,7 @@ from .gitinfo import GitProbe
 from .liveness import machine, process_start, this_host
 from .output import RunOutput
 from .params import call_params, signature_of
-from .record import SCHEMA_VERSION, absolute_path, stored_path
+from .record import SCHEMA_VERSION, absolute_path, check_tags, stored_path
 from .run import (
     ActiveRun,
     activate,
@@ -81,7 +81,7 @@ def tmt_recorder(
         raise TypeError(
             f"tmt_recorder: description must be a string, got {type(description).__name__}"
         )
-    tag_list = _check_tags(tags)
+    tag_list = check_tags(tags, "tmt_recorder")
     if config_path is not None:
         config_path = os.path.abspath(os.fspath(config_path))
 
@@ -466,18 +466,6 @@ def _note_packages(ready: list[ActiveRun], path: str | None) -> None:
         if run.record["environment"].get("packages") != path:
             run.record["environment"] = dict(run.record["environment"], packages=path)
             run.write()
-
-
-def _check_tags(tags: Iterable[str]) -> list[str]:
-    if isinstance(tags, str):
-        tags = [tags]
-    out: list[str] = []
-    for tag in tags:
-        if not isinstance(tag, str) or not tag.strip():
-            raise ValueError(f"tmt_recorder: tags must be non-empty strings, got {tag!r}")
-        if tag not in out:
-            out.append(tag)
-    return out
 
 
 def _disabled_by_environment() -> bool:
