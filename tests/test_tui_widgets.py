@@ -72,7 +72,7 @@ class TestScreens:
         entry = TmtManager().last()
         out = text(DetailView(entry), (90, 80))
         assert "ValueError: exploded" in out and "Traceback" in out
-        assert "curves" in out and "last " in out
+        assert "metrics" in out and "last " in out  # a chart of each logged series
 
     def test_compare_and_diff(self, store: Path) -> None:
         a, b = TmtManager().runs()[1:]

@@ -1,5 +1,7 @@
-"""Text from the store, made safe to show: data never drives the terminal.
+"""Text and values from the store as people read them: safe, short, the same in the CLI and
+the TUI.
 
+Data never drives the terminal.
 Run names, descriptions, tags, notes, keys, paths and captured output are data, and may hold
 anything: an escape sequence that writes the clipboard (OSC 52) or retitles the window, a
 carriage return that hides what came before, a right-to-left override that reorders a line.
@@ -10,11 +12,24 @@ escapes them as JSON does, so it stays exact.
 from __future__ import annotations
 
 import json
+import math
 import re
+import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+#: The colour each run status is shown in, by the CLI and the TUI alike (ANSI colour names).
+STATUS_COLOURS = {
+    "running": "cyan",
+    "finished": "green",
+    "failed": "red",
+    "interrupted": "yellow",
+    "terminated": "yellow",
+    "crashed": "magenta",
+    "pruned": "blue",
+}
 
 # Besides the C0 controls: DEL and the C1 controls, the line and paragraph separators, the
 # bidirectional formatting characters (which reorder what follows them on screen), and the
@@ -83,3 +98,59 @@ def json_text(data: Any, **options: Any) -> str:
             to_json(data, "output", []), ensure_ascii=False, allow_nan=False, **options
         )
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def when(timestamp: float | None) -> str:
+    """A start time as ``2026-11-22 14:05`` (local time)."""
+    if not timestamp:
+        return ""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+    except (OverflowError, OSError, ValueError):
+        return "?"
+
+
+def duration(seconds: float | None) -> str:
+    """``0.42s``, ``12.3s``, ``4m05s``, ``2h10m``, ``3d04h``; ``""`` when unknown."""
+    if seconds is None:
+        return ""
+    if seconds < 10:
+        return f"{seconds:.2f}s"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours:02d}h"
+
+
+def size(count: int) -> str:
+    """Bytes as ``512 B``, ``3.4 KB``, ``12.0 MB``..."""
+    value = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def value(item: Any) -> str:
+    """A metric or parameter, compact: floats to 4 significant digits, summaries by type."""
+    if isinstance(item, bool) or item is None:
+        return str(item)
+    if isinstance(item, float):
+        if math.isnan(item) or math.isinf(item):
+            return str(item)
+        return f"{item:.4g}"
+    if isinstance(item, dict) and "$type" in item:
+        shape = item.get("shape")
+        if shape is not None:
+            return f"{item['$type']}{tuple(shape)}"
+        if "len" in item:
+            return f"{item['$type']}(len={item['len']})"
+        return str(item.get("$repr", item["$type"]))
+    return str(item)

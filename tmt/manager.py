@@ -39,6 +39,16 @@ class TmtManager:
         self.db = DbManager(self._entries, self._entry_by_id)
         self.entry = entry
 
+    @property
+    def root(self) -> str:
+        """The store's folder (the configuration's ``tmt_dir``)."""
+        return self.store.root
+
+    def has_runs(self) -> bool:
+        """Whether anything was recorded in this store yet (a run, or a 0.1.x database)."""
+        store = self.store
+        return os.path.isdir(store.runs_dir) or os.path.isfile(store.legacy_path)
+
     def set_entry_by_id(self, id: str) -> Entry:
         """Select the run with this id (or a unique prefix of it); raises ``EntryNotFound``
         if there is none."""
@@ -177,7 +187,7 @@ class TmtManager:
             raise ImportError(
                 "to_dataframe() needs pandas: pip install 'ThatMetricTimeline[pandas]'"
             ) from None
-        from .table import fields
+        from .cells import fields
 
         rows = []
         for entry in self.runs() if runs is None else runs:

@@ -10,7 +10,7 @@ import os
 import shutil
 import sys
 
-from ..display import printable
+from ..display import STATUS_COLOURS, printable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -26,13 +26,6 @@ STYLES = {
     "blue": "34",
     "magenta": "35",
     "cyan": "36",
-}
-STATUS_STYLE = {
-    "running": "cyan",
-    "finished": "green",
-    "failed": "red",
-    "crashed": "magenta",
-    "interrupted": "yellow",
 }
 
 
@@ -51,6 +44,10 @@ class Console:
             return text
         codes = ";".join(STYLES[n] for n in names if n in STYLES)
         return f"\033[{codes}m{text}\033[0m" if codes else text
+
+    def status(self, status: str) -> str:
+        """A run's status, escaped, in its colour."""
+        return self.style(printable(status), STATUS_COLOURS.get(status, ""))
 
     def print(self, text: str = "") -> None:
         self.out.write(text + "\n")

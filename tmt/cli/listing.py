@@ -7,11 +7,11 @@ import json
 import re
 
 from .. import TmtManager
-from ..display import json_text, printable
+from .. import display as fmt
+from ..cells import by_metric, flatten, main_metrics, number
+from ..display import STATUS_COLOURS, json_text, printable
 from ..record import STATUSES
-from ..table import flatten, number
 from ..textchart import line_chart
-from . import format as fmt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,10 +116,7 @@ def run_json(entry: Entry) -> dict[str, Any]:
 def list_runs(args: argparse.Namespace, console: Console) -> int:
     entries = filtered(args)
     if args.sort:
-        with_metric = [e for e in entries if number(e.metrics.get(args.sort)) is not None]
-        without = [e for e in entries if number(e.metrics.get(args.sort)) is None]
-        with_metric.sort(key=lambda e: number(e.metrics[args.sort]), reverse=not args.asc)
-        entries = with_metric + without
+        entries = by_metric(entries, args.sort, highest_first=not args.asc)
     if args.limit is not None:
         entries = entries[: max(0, args.limit)]
     if args.json:
@@ -128,7 +125,7 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
         return 0
-    metrics = fmt.main_metrics(entries)
+    metrics = main_metrics(entries)
     if args.sort and args.sort in metrics:
         metrics.remove(args.sort)
         metrics.insert(0, args.sort)
@@ -145,7 +142,7 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
                 *(fmt.value(e.metrics[m]) if m in e.metrics else "" for m in metrics),
             ]
         )
-        status_style = (fmt_status_style(e.status),)
+        status_style = (STATUS_COLOURS.get(e.status, ""),)
         styles.append([("dim",), ("bold",), status_style, (), (), *(() for _ in metrics)])
     console.table(headers, rows, styles, right=[False] * 4 + [True] * (1 + len(metrics)))
     return 0
@@ -195,7 +192,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     entries = list(reversed(manager.runs(name=args.name)))
     if not entries:
         raise LookupError(f"no runs of an experiment named {args.name!r}")
-    metric = args.metric or next(iter(fmt.main_metrics(entries, 1)), None)
+    metric = args.metric or next(iter(main_metrics(entries, 1)), None)
     if metric is None:
         raise LookupError(f"the runs of {args.name!r} have no metrics")
     points = [(e, number(e.metrics.get(metric))) for e in entries]
@@ -227,12 +224,6 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
             console.print(line)
         console.print(" " * 4 + "(x: run number, oldest first)")
     return 0
-
-
-def fmt_status_style(status: str) -> str:
-    from .console import STATUS_STYLE
-
-    return STATUS_STYLE.get(status, "")
 
 
 def _any_filter(args: argparse.Namespace) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 from .. import TmtManager
-from . import format as fmt
+from .. import display as fmt
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

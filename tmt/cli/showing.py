@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .. import TmtManager, table
+from .. import TmtManager, cells
+from .. import display as fmt
+from ..cells import flatten
 from ..display import json_text, printable, printable_lines
-from ..table import flatten
+from ..report import Report, run_report
 from ..textchart import sparkline
 from ..treediff import tree_diff
-from . import format as fmt
-from .listing import fmt_status_style, run_json
+from .listing import run_json
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -16,8 +17,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .console import Console
-
-_TAIL = 10
 
 
 def register(commands: Any) -> None:
@@ -72,70 +71,30 @@ def show(args: argparse.Namespace, console: Console) -> int:
         )
         console.print(json_text(data, indent=2))
         return 0
-    s, p = console.style, printable
-    status = s(p(e.status), fmt_status_style(e.status))
-    console.print(f"{s(p(e.name), 'bold')}  {s(p(e.id), 'dim')}  {status}")
-    for line in printable_lines(e.description) if e.description else ():
-        console.print(line)
-    for i, line in enumerate(printable_lines(e.note) if e.note else ()):
-        console.print(f"note: {line}" if i == 0 else f"      {line}")
-    if e.tags:
-        console.print(f"tags: {', '.join(p(t) for t in e.tags)}")
-    ended = f", ended {fmt.when(e.end_time)}" if e.end_time else ""
-    took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
-    console.print(f"started {fmt.when(e.start_time)}{ended}{took} on {p(e.host or '?')}")
-    if e.parent:
-        console.print(f"child of {p(e.parent)}")
-    _section(console, "params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
-    series = {name: found.values for name, found in e.all_series().items()}
-    metric_rows = []
-    for name, value in flatten(e.metrics).items():
-        line = sparkline(series[name], 30) if name in series else ""
-        metric_rows.append((name, f"{fmt.value(value):>10}  {line}".rstrip()))
-    _section(console, "metrics", metric_rows)
-    _section(console, "results", [(n, p) for n, p in e.results])
-    git = e.git
-    code = [("snapshot", e.snapshot_path or "(none)")]
-    if git:
-        state = "dirty" if git.get("dirty") else "clean"
-        code.append(
-            (
-                "git",
-                f"{git.get('commit') or '(no commit)'} on "
-                f"{git.get('branch') or '(detached)'}, {state}",
-            )
-        )
-        if git.get("diff"):
-            code.append(("uncommitted diff", git["diff"]))
-    _section(console, "code", code)
-    env = e.environment
-    if env:
-        rows = [
-            ("python", f"{env.get('python', '?')} ({env.get('executable', '?')})"),
-            ("platform", env.get("platform") or "?"),
-            ("user", env.get("user") or "?"),
-            ("packages", f"{len(e.packages())} installed"),
-        ]
-        if e.argv:
-            rows.append(("command", " ".join(e.argv)))
-        _section(console, "environment", rows)
-    for stream in ("stdout", "stderr"):
-        text = e.output(stream)
-        if text:
-            lines = printable_lines(text.rstrip("\n"), overwrite=True)
-            console.print()
-            console.print(
-                s(f"{stream} (last {min(_TAIL, len(lines))} of {len(lines)} lines)", "bold")
-            )
-            for line in lines[-_TAIL:]:
-                console.print(f"  {line}")
-    if e.error:
-        console.print()
-        error = f"error: {p(e.error.get('type'))}: {p(e.error.get('message'))}"
-        console.print(s(error, "red", "bold"))
-        for line in printable_lines((e.error.get("traceback") or "").rstrip()):
-            console.print(f"  {line}")
+    _print_report(console, run_report(e))
     return 0
+
+
+def _print_report(console: Console, report: Report) -> None:
+    s = console.style
+    console.print(
+        f"{s(report.name, 'bold')}  {s(report.id, 'dim')}  {console.status(report.status)}"
+    )
+    for line in report.summary:
+        console.print(line)
+    if report.error:
+        console.print(s(f"error: {report.error}", "red", "bold"))
+    for section in report.sections:
+        console.print()
+        console.print(s(section.title, "bold", *(("red",) if section.alert else ())))
+        width = max((len(k) for k, _ in section.rows), default=0)
+        for key, value in section.rows:
+            curve = section.series.get(key)
+            line = f"  {sparkline(curve.values, 30)}" if curve is not None else ""
+            value = f"{value:>10}" if section.numbers else value
+            console.print(f"  {key:<{width}}  {value}{line}".rstrip())
+        for line in section.lines:
+            console.print(f"  {line}")
 
 
 def diff(args: argparse.Namespace, console: Console) -> int:
@@ -198,7 +157,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
 def compare(args: argparse.Namespace, console: Console) -> int:
     manager = TmtManager(config=args.config)
     entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
-    rows = table.compare(entries)
+    rows = cells.compare(entries)
     if args.json:
         console.print(
             json_text(
@@ -227,20 +186,9 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _section(console: Console, title: str, rows: list[tuple[str, str]]) -> None:
-    if not rows:
-        return
-    console.print()
-    console.print(console.style(title, "bold"))
-    rows = [(printable(k), printable(v)) for k, v in rows]
-    width = max(len(k) for k, _ in rows)
-    for key, value in rows:
-        console.print(f"  {key:<{width}}  {value}")
-
-
 def _changed(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     keys = sorted(set(a) | set(b))
-    return {k: (a.get(k), b.get(k)) for k in keys if not table.same(a.get(k), b.get(k))}
+    return {k: (a.get(k), b.get(k)) for k in keys if not cells.same(a.get(k), b.get(k))}
 
 
 def _show(value: Any) -> str:

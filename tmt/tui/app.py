@@ -8,7 +8,7 @@ import sys
 
 import urwid
 
-from ..display import printable
+from ..display import STATUS_COLOURS, printable
 from .keys import is_command
 from .query import QueryError
 from .views import (
@@ -32,11 +32,6 @@ PALETTE = [
     ("bold", "default,bold", "default"),
     ("dim", "dark gray", "default"),
     ("mark", "yellow,bold", "default"),
-    ("running", "light cyan,bold", "default"),
-    ("finished", "light green", "default"),
-    ("failed", "light red,bold", "default"),
-    ("crashed", "light magenta,bold", "default"),
-    ("interrupted", "yellow", "default"),
     ("differs", "yellow,bold", "default"),
     ("added", "light green", "default"),
     ("removed", "light red", "default"),
@@ -47,6 +42,11 @@ PALETTE = [
     ("series3", "light green", "default"),
     ("series4", "light red", "default"),
     ("series5", "light blue", "default"),
+]
+# Statuses in their colours (display.STATUS_COLOURS), bright: urwid's plain ones are dark.
+PALETTE += [
+    (f"status:{status}", "yellow" if colour == "yellow" else f"light {colour}", "default")
+    for status, colour in STATUS_COLOURS.items()
 ]
 REFRESH_SECONDS = 2.0
 
@@ -65,7 +65,7 @@ class App:
             first: urwid.Widget = self.runs
         else:
             self.runs = None
-            first = EmptyView(model.manager.store.root)
+            first = EmptyView(model.manager.root)
         self.body = urwid.WidgetPlaceholder(first)
 
     @property

@@ -6,11 +6,8 @@ without a terminal.
 
 from __future__ import annotations
 
-import os
-
-from ..cli.format import main_metrics
+from ..cells import by_metric, main_metrics
 from ..manager import TmtManager
-from ..table import number
 from .query import parse
 
 TYPE_CHECKING = False
@@ -36,9 +33,7 @@ class RunsModel:
 
     @property
     def store_exists(self) -> bool:
-        return os.path.isdir(self.manager.store.runs_dir) or os.path.isfile(
-            self.manager.store.legacy_path
-        )
+        return self.manager.has_runs()
 
     def reload(self) -> None:
         self.all = self.manager.runs()  # newest first
@@ -112,10 +107,7 @@ class RunsModel:
         elif key == "name":
             runs.sort(key=lambda e: (e.name.lower(), -e.start_time), reverse=self.reverse)
         else:
-            with_value = [e for e in runs if number(e.metrics.get(key)) is not None]
-            without = [e for e in runs if number(e.metrics.get(key)) is None]
-            with_value.sort(key=lambda e: number(e.metrics[key]), reverse=not self.reverse)
-            runs = with_value + without
+            runs = by_metric(runs, key, highest_first=not self.reverse)
         if self.grouped:
             order: dict[str, int] = {}
             for e in runs:

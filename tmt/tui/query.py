@@ -12,8 +12,8 @@ import operator
 import re
 import shlex
 
+from ..cells import number
 from ..dates import parse_when
-from ..table import number
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import urwid
 
-from .. import table
-from ..cli import format as fmt
-from ..display import printable, printable_lines
-from ..table import flatten
+from .. import cells
+from .. import display as fmt
+from ..display import STATUS_COLOURS, printable, printable_lines
+from ..report import Section, run_report
 from ..treediff import tree_diff
 from .keys import KEY_BINDINGS, key_label
 from .widgets import Chart, LazyWalker, Row
@@ -20,14 +20,12 @@ if TYPE_CHECKING:
     from ..entry import Entry
     from .model import RunsModel
 
-STATUS_ATTR = {
-    "running": "running",
-    "finished": "finished",
-    "failed": "failed",
-    "crashed": "crashed",
-    "interrupted": "interrupted",
-}
 _TAIL = 15
+
+
+def status_attr(status: str) -> str:
+    """The palette entry a run's status is drawn with (see ``app.PALETTE``)."""
+    return f"status:{status}" if status in STATUS_COLOURS else ""
 
 
 class RunsView(urwid.WidgetWrap):
@@ -93,7 +91,7 @@ class RunsView(urwid.WidgetWrap):
             (2, mark),
             (None, printable(entry.name)),
             (8, ("dim", printable(entry.id[:8]))),
-            (11, (STATUS_ATTR.get(entry.status, ""), printable(entry.status))),
+            (11, (status_attr(entry.status), printable(entry.status))),
             (11, _short_when(entry.start_time)),
             (9, fmt.duration(entry.duration)),
             *((10, _metric(entry, m)) for m in self.model.metrics[: self.metric_columns]),
@@ -126,75 +124,25 @@ class DetailView(urwid.WidgetWrap):
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
-        e, p = entry, printable
+        report = run_report(entry)
         body: list[urwid.Widget] = [
             urwid.Text(
                 [
-                    ("bold", p(e.name)),
+                    ("bold", report.name),
                     "  ",
-                    ("dim", p(e.id)),
+                    ("dim", report.id),
                     "  ",
-                    (STATUS_ATTR.get(e.status, ""), p(e.status)),
+                    (status_attr(entry.status), report.status),
                 ]
             ),
+            *(urwid.Text(line) for line in report.summary),
         ]
-        if e.description:
-            body.append(urwid.Text("\n".join(printable_lines(e.description))))
-        if e.note:
-            body.append(urwid.Text("note: " + "\n".join(printable_lines(e.note))))
-        if e.tags:
-            body.append(urwid.Text(f"tags: {', '.join(p(t) for t in e.tags)}"))
-        took = f" ({fmt.duration(e.duration)})" if e.duration is not None else ""
-        body.append(urwid.Text(f"started {fmt.when(e.start_time)}{took} on {p(e.host or '?')}"))
-        if e.parent:
-            body.append(urwid.Text(f"child of {p(e.parent)}"))
-        if e.error:
-            body += _section("error", [])
-            error = f"{p(e.error.get('type'))}: {p(e.error.get('message'))}"
-            body.append(urwid.Text(("failed", error)))
-            body.append(urwid.Text("\n".join(printable_lines(e.error.get("traceback") or ""))))
-        body += _section("params", [(k, fmt.value(v)) for k, v in flatten(e.params).items()])
-        body += _section("metrics", [(k, fmt.value(v)) for k, v in flatten(e.metrics).items()])
-        curves = e.all_series()
-        if curves:
-            body += _section("curves", [])
-            for name, series in curves.items():
-                body.append(Chart(p(name), [(p(name), series.steps, series.values)]))
-                body.append(urwid.Divider())
-        body += _section("results", [(n, p) for n, p in e.results])
-        git = e.git or {}
-        code = [("snapshot", e.snapshot_path or "(none)")]
-        if git:
-            code.append(
-                (
-                    "git",
-                    f"{git.get('commit') or '(no commit)'} on "
-                    f"{git.get('branch') or '(detached)'}"
-                    f"{', dirty' if git.get('dirty') else ''}",
-                )
-            )
-            if git.get("diff"):
-                code.append(("uncommitted diff", git["diff"]))
-        body += _section("code", code)
-        env = e.environment
-        if env:
-            body += _section(
-                "environment",
-                [
-                    ("python", f"{env.get('python', '?')} ({env.get('executable', '?')})"),
-                    ("platform", env.get("platform") or "?"),
-                    ("user", env.get("user") or "?"),
-                    ("packages", f"{len(e.packages())} installed"),
-                    ("command", " ".join(e.argv)),
-                ],
-            )
-        for stream in ("stdout", "stderr"):
-            text = e.output(stream).rstrip("\n")
-            lines = printable_lines(text, overwrite=True) if text else []
-            if lines:
-                body += _section(f"{stream} (last {min(_TAIL, len(lines))} lines)", [])
-                body += [urwid.Text(line, wrap="clip") for line in lines[-_TAIL:]]
-        super().__init__(_scroll(body, f"run {e.id}  |  y copies the snapshot path  |  Esc back"))
+        if report.error:
+            body.append(urwid.Text(("status:failed", f"error: {report.error}")))
+        for section in report.sections:
+            body += _section(section)
+        footer = f"run {report.id}  |  y copies the snapshot path  |  Esc back"
+        super().__init__(_scroll(body, footer))
 
 
 class CompareView(urwid.WidgetWrap):
@@ -203,7 +151,7 @@ class CompareView(urwid.WidgetWrap):
 
     def __init__(self, entries: list[Entry]) -> None:
         self.entries = entries
-        rows = table.compare(entries)
+        rows = cells.compare(entries)
         width = max([len(k) for k, _, _ in rows] + [4]) + 1
         legend = [
             urwid.Text([(f"series{i % 6}", "━━ "), printable(f"{e.name} {e.id[:8]}")])
@@ -218,10 +166,10 @@ class CompareView(urwid.WidgetWrap):
         body.append(urwid.Text(_line(header), wrap="clip"))
         for key, values, differs in rows:
             attr = "differs" if differs else None
-            cells = [(width, (attr, printable(key)))] + [
+            line = [(width, (attr, printable(key)))] + [
                 (14, (attr, "" if v is None else printable(fmt.value(v)))) for v in values
             ]
-            body.append(urwid.Text(_line(cells), wrap="clip"))
+            body.append(urwid.Text(_line(line), wrap="clip"))
         curves = [(e, e.all_series()) for e in entries]
         names: dict[str, None] = {}
         for _, found in curves:
@@ -297,15 +245,20 @@ def _scroll(body: list[urwid.Widget], footer: str) -> urwid.Widget:
     return urwid.Frame(listbox, footer=urwid.AttrMap(urwid.Text(footer, wrap="clip"), "footer"))
 
 
-def _section(title: str, rows: list[tuple[str, str]]) -> list[urwid.Widget]:
-    out: list[urwid.Widget] = [urwid.Divider(), urwid.Text(("bold", title))]
-    rows = [(printable(k), printable(v)) for k, v in rows]
-    if rows:
-        width = min(30, max(len(k) for k, _ in rows)) + 4  # the indent, and a gap
+def _section(section: Section) -> list[urwid.Widget]:
+    """A section of a run's report: its rows aligned, its lines as they are, and a chart of
+    each logged series."""
+    title = ("status:failed", section.title) if section.alert else ("bold", section.title)
+    out: list[urwid.Widget] = [urwid.Divider(), urwid.Text(title)]
+    if section.rows:
+        width = min(30, max(len(k) for k, _ in section.rows)) + 4  # the indent, and a gap
         out += [
             urwid.Columns([(width, urwid.Text(f"  {k}", wrap="clip")), urwid.Text(v)])
-            for k, v in rows
+            for k, v in section.rows
         ]
+    out += [urwid.Text(f"  {line}", wrap="clip") for line in section.lines]
+    for name, series in section.series.items():
+        out += [urwid.Divider(), Chart(name, [(name, series.steps, series.values)])]
     return out
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
     from .entry import Entry
@@ -43,6 +45,17 @@ def number(value: object) -> float | None:
         return math.inf if value > 0 else -math.inf
 
 
+def by_metric(entries: Iterable[Entry], metric: str, highest_first: bool = True) -> list[Entry]:
+    """``entries`` ordered by the value of ``metric``; runs without a number for it (not
+    logged, NaN, not a number) come last, in the order given."""
+    ranked, rest = [], []
+    for entry in entries:
+        value = number(entry.metrics.get(metric))
+        (rest if value is None else ranked).append((value, entry))
+    ranked.sort(key=lambda pair: pair[0], reverse=highest_first)
+    return [entry for _, entry in ranked] + [entry for _, entry in rest]
+
+
 def same(a: object, b: object) -> bool:
     """Whether two cells hold the same value (nested data compared by content)."""
     return _key(a) == _key(b)
@@ -64,3 +77,9 @@ def compare(entries: list[Entry]) -> list[tuple[str, list[Any], bool]]:
         values = [c.get(key) for c in columns]
         rows.append((key, values, any(not same(v, values[0]) for v in values)))
     return rows
+
+
+def main_metrics(entries: list[Entry], limit: int | None = None) -> list[str]:
+    """The metrics most of ``entries`` have, most common first: the columns worth showing."""
+    counts = Counter(name for e in entries for name in e.metrics)
+    return [name for name, _ in counts.most_common(limit)]

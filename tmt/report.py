@@ -1,0 +1,152 @@
+"""Everything recorded about one run, as sections of plain text: ``tmt show`` prints them and
+the terminal app's run screen lays them out, so the two always show the same things.
+
+All text is safe to show (control characters escaped, see :mod:`tmt.display`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import display
+from .cells import flatten
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .entry import Entry, Series
+
+#: How many of the last lines of a run's captured output are shown.
+OUTPUT_TAIL = 15
+
+
+@dataclass
+class Section:
+    """One part of a run's report.
+
+    ``rows`` are ``(label, value)`` pairs, aligned by whoever shows them; ``lines`` are shown
+    as they are (a traceback, captured output). ``series`` holds, for the metrics section, the
+    logged values of each metric that has some, for a sparkline or a chart beside it.
+    ``numbers`` says its values are numbers, best aligned right; ``alert`` marks a section to
+    draw attention to (an error).
+    """
+
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    series: dict[str, Series] = field(default_factory=dict)
+    numbers: bool = False
+    alert: bool = False
+
+
+@dataclass
+class Report:
+    """A run's heading (name, id, status), the lines under it, the one-line error of a run
+    that raised (``""`` if none), then its sections in order."""
+
+    name: str
+    id: str
+    status: str
+    summary: list[str]
+    error: str
+    sections: list[Section]
+
+
+def run_report(entry: Entry) -> Report:
+    """What is shown of ``entry``, in the order it is shown. Empty sections are left out."""
+    p = display.printable
+    error = entry.error or {}
+    headline = f"{p(error.get('type'))}: {p(error.get('message'))}" if error else ""
+    traceback = (error.get("traceback") or "").rstrip()
+    sections = [
+        # Why a run failed is what its reader came for: first, before what it was given.
+        Section("traceback", lines=_lines(traceback), alert=True),
+        Section("params", [(p(k), p(display.value(v))) for k, v in flatten(entry.params).items()]),
+        _metrics(entry),
+        Section("results", [(p(r.name), p(r.path)) for r in entry.results]),
+        Section("code", _code(entry)),
+        Section("environment", _environment(entry)),
+        *_output(entry),
+    ]
+    return Report(
+        name=p(entry.name),
+        id=p(entry.id),
+        status=p(entry.status),
+        summary=_summary(entry),
+        error=headline,
+        sections=[s for s in sections if s.rows or s.lines],
+    )
+
+
+def _summary(entry: Entry) -> list[str]:
+    p = display.printable
+    lines = display.printable_lines(entry.description) if entry.description else []
+    for i, line in enumerate(display.printable_lines(entry.note) if entry.note else ()):
+        lines.append(f"note: {line}" if i == 0 else f"      {line}")
+    if entry.tags:
+        lines.append(f"tags: {', '.join(p(t) for t in entry.tags)}")
+    ended = f", ended {display.when(entry.end_time)}" if entry.end_time else ""
+    took = f" ({display.duration(entry.duration)})" if entry.duration is not None else ""
+    lines.append(f"started {display.when(entry.start_time)}{ended}{took} on {p(entry.host or '?')}")
+    if entry.parent:
+        lines.append(f"child of {p(entry.parent)}")
+    return lines
+
+
+def _metrics(entry: Entry) -> Section:
+    p = display.printable
+    logged = entry.all_series()
+    rows = [(p(k), p(display.value(v))) for k, v in flatten(entry.metrics).items()]
+    shown = {k for k, _ in flatten(entry.metrics).items()}
+    # A series with no final metric (a run still going, or one that crashed): its last value.
+    for name, series in logged.items():
+        if name not in shown and series.values:
+            last = f"{display.value(series.values[-1])} (step {series.steps[-1]}, logged)"
+            rows.append((p(name), p(last)))
+    curves = {p(k): v for k, v in logged.items() if v.values}
+    return Section("metrics", rows, series=curves, numbers=True)
+
+
+def _code(entry: Entry) -> list[tuple[str, str]]:
+    p = display.printable
+    rows = [("snapshot", p(entry.snapshot_path or "(none)"))]
+    git = entry.git
+    if git:
+        state = "dirty" if git.get("dirty") else "clean"
+        commit = git.get("commit") or "(no commit)"
+        branch = git.get("branch") or "(detached)"
+        rows.append(("git", p(f"{commit} on {branch}, {state}")))
+        if git.get("diff"):
+            rows.append(("uncommitted diff", p(git["diff"])))
+    return rows
+
+
+def _environment(entry: Entry) -> list[tuple[str, str]]:
+    p = display.printable
+    env = entry.environment
+    rows = []
+    if env:
+        rows += [
+            ("python", p(f"{env.get('python', '?')} ({env.get('executable', '?')})")),
+            ("platform", p(env.get("platform") or "?")),
+            ("user", p(env.get("user") or "?")),
+            ("packages", f"{len(entry.packages())} installed"),
+        ]
+    if entry.argv:
+        rows.append(("command", p(" ".join(entry.argv))))
+    return rows
+
+
+def _output(entry: Entry) -> list[Section]:
+    sections = []
+    for stream in ("stdout", "stderr"):
+        text = entry.output(stream).rstrip("\n")
+        lines = display.printable_lines(text, overwrite=True) if text else []
+        if lines:
+            shown = min(OUTPUT_TAIL, len(lines))
+            title = f"{stream} (last {shown} of {len(lines)} lines)"
+            sections.append(Section(title, lines=lines[-OUTPUT_TAIL:]))
+    return sections
+
+
+def _lines(text: str) -> list[str]:
+    return display.printable_lines(text) if text else []
