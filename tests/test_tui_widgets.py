@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import time
 from pathlib import Path
 
@@ -87,36 +88,211 @@ class TestScreens:
     def test_help_lists_every_binding(self) -> None:
         out = text(HelpView(), (100, 40))
         for binding in KEY_BINDINGS.values():
-            assert str(binding["help"])[:30] in out
+            assert binding.help[:30] in out
+
+
+def screen(app: App, size: tuple[int, int] = (110, 30)) -> str:
+    return text(app.body, size)
+
+
+def focused_name(app: App) -> str:
+    assert app.runs is not None and app.runs.focused is not None
+    return app.runs.focused.id
+
+
+def press(app: App, *keys: str) -> None:
+    for key in keys:
+        app.handle_key(key)
+
+
+class TestEveryKey:
+    """What each command of the key table does on the screen it is meant for."""
+
+    def test_every_binding_has_its_effect_specified_here(self) -> None:
+        specified = {n[len("test_") :].upper() for n in dir(self) if n.startswith("test_")}
+        assert set(KEY_BINDINGS) <= specified
+
+    def test_help(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "?")
+        assert isinstance(app.view, HelpView) and "show all keys" in screen(app)
+
+    def test_quit(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "enter", "q")
+        assert app.view is app.runs  # q on a screen above the list goes back
+        with pytest.raises(urwid.ExitMainLoop):
+            press(app, "q")
+
+    def test_back(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "enter", "?", "esc")
+        assert isinstance(app.view, DetailView)
+        press(app, "backspace")
+        assert app.view is app.runs
+        press(app, "esc")  # nothing to go back to: stays
+        assert app.view is app.runs
+
+    def test_open(self, store: Path) -> None:
+        app = App(RunsModel())
+        newest = TmtManager().last()
+        press(app, "enter")
+        assert isinstance(app.view, DetailView) and f"run {newest.id}" in screen(app)
+
+    def test_search(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "/")
+        assert app.runs is not None and app.runs.prompt is not None
+        assert "/" in screen(app).splitlines()[-1]
+
+    def test_apply(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "/")
+        assert app.runs is not None and app.runs.prompt is not None
+        app.runs.prompt.set_edit_text("status:failed")
+        press(app, "enter")
+        assert app.runs.prompt is None and "1 of 3 runs" in screen(app)
+        press(app, "/")
+        app.runs.prompt.set_edit_text("since:soon")
+        press(app, "enter")  # a query that cannot be read keeps the prompt open, explained
+        assert app.runs.prompt is not None and "cannot read" in screen(app)
+
+    def test_cancel(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "/")
+        assert app.runs is not None and app.runs.prompt is not None
+        app.runs.prompt.set_edit_text("status:failed")
+        press(app, "esc")
+        assert app.runs.prompt is None and "3 of 3 runs" in screen(app)
+        assert app.view is app.runs  # Esc in the prompt leaves the prompt, not the screen
+
+    def test_clear(self, store: Path) -> None:
+        app = App(RunsModel())
+        app.model.search("status:failed")
+        press(app, "x")
+        assert app.model.query == "" and "3 of 3 runs" in screen(app)
+
+    def test_sort(self, store: Path) -> None:
+        app = App(RunsModel())
+        assert "sort: started ↓" in screen(app)
+        press(app, "s")
+        assert "sort: name ↓" in screen(app)
+        press(app, "s", "s")  # the metrics, most common first: loss, then acc
+        assert "sort: acc ↓" in screen(app)
+        best = max(TmtManager().runs(status="finished"), key=lambda e: e.metrics["acc"])
+        assert app.model.visible[0].id == best.id
+
+    def test_sort_reverse(self, store: Path) -> None:
+        app = App(RunsModel())
+        oldest = TmtManager().runs()[-1]
+        press(app, "S")
+        assert "sort: started ↑" in screen(app) and app.model.visible[0].id == oldest.id
+
+    def test_group(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "g")
+        assert "grouped" in screen(app)
+        names = [e.name for e in app.model.visible]
+        assert names == sorted(names, key=names.index)  # each experiment's runs together
+        assert names[0] == names[1]
+
+    def test_mark(self, store: Path) -> None:
+        app = App(RunsModel())
+        first = focused_name(app)
+        press(app, " ")
+        assert "1 marked" in screen(app) and app.model.marked == [first]
+        assert focused_name(app) != first  # on to the next run, to mark several in a row
+        press(app, "k", " ")
+        assert "marked" not in screen(app).splitlines()[-1]
+        press(app, "end", " ")  # the last run: marked, and the focus stays on it
+        assert app.model.marked == [app.model.visible[-1].id]
+
+    def test_compare(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "c")
+        assert app.view is app.runs and "mark two runs or more" in screen(app)
+        press(app, " ", " ", "c")
+        assert isinstance(app.view, CompareView) and "comparing 2 runs" in screen(app)
+
+    def test_diff(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "j", "d")  # the only run of its name, and none marked: explained
+        assert app.view is app.runs and "mark two runs" in screen(app)
+        press(app, " ", " ", "d")  # two marked runs
+        assert isinstance(app.view, DiffView) and "@@" in screen(app)
+        press(app, "esc", "x", "home", "d")  # the newest run, and the one before it of its name
+        assert isinstance(app.view, DiffView) and "-LR = 0.1" in screen(app)
+
+    def test_reload(self, store: Path) -> None:
+        app = App(RunsModel())
+        tmt_recorder(name="newcomer")(lambda: None)()
+        assert "newcomer" not in screen(app)
+        press(app, "r")
+        assert "newcomer" in screen(app) and "reloaded" in screen(app)
+
+    def test_copy(self, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        app = App(RunsModel())
+        newest = TmtManager().last()
+        press(app, "y")
+        assert "copied" in screen(app, (400, 30))
+        assert newest.snapshot_path is not None
+        encoded = base64.b64encode(newest.snapshot_path.encode()).decode()
+        assert f"\033]52;c;{encoded}\a" in capsys.readouterr().out
+        press(app, "enter", "y")  # from the run's screen too
+        assert isinstance(app.view, DetailView)
+
+    def test_down(self, store: Path) -> None:
+        app = App(RunsModel())
+        ids = [e.id for e in app.model.visible]
+        press(app, "j")
+        assert focused_name(app) == ids[1]
+        press(app, "down")
+        assert focused_name(app) == ids[2]
+
+    def test_up(self, store: Path) -> None:
+        app = App(RunsModel())
+        ids = [e.id for e in app.model.visible]
+        press(app, "end", "k")
+        assert focused_name(app) == ids[1]
+        press(app, "up")
+        assert focused_name(app) == ids[0]
+
+    def test_top(self, store: Path) -> None:
+        app = App(RunsModel())
+        ids = [e.id for e in app.model.visible]
+        press(app, "j", "j", "home")
+        assert focused_name(app) == ids[0]
+
+    def test_bottom(self, store: Path) -> None:
+        app = App(RunsModel())
+        ids = [e.id for e in app.model.visible]
+        press(app, "end")
+        assert focused_name(app) == ids[-1]
 
 
 @pytest.mark.parametrize("size", [(100, 30), (60, 15), (20, 5)])
 @pytest.mark.parametrize("command", list(KEY_BINDINGS))
-def test_every_key_on_every_screen_never_crashes(store: Path, command: str, size) -> None:
-    """Each binding, pressed on each screen, at a roomy, a tiny and an absurd size."""
+def test_every_key_on_every_screen_draws(store: Path, command: str, size) -> None:
+    """Each binding, pressed on each screen, at a roomy, a tiny and an absurd size, leaves a
+    screen that draws at that size, and one of tmt's screens on top."""
     app = App(RunsModel())
-    app.handle_key(" ")  # mark two runs, so compare and diff have something to show
-    app.handle_key(" ")
-    screens = [
-        lambda: None,
-        lambda: app.handle_key("enter"),
-        lambda: app.handle_key("c"),
-        lambda: app.handle_key("d"),
-        lambda: app.handle_key("?"),
-    ]
+    press(app, " ", " ")  # mark two runs, so compare and diff have something to show
+    screens = [lambda: None, *(lambda k=k: press(app, k) for k in ("enter", "c", "d", "?"))]
     for open_screen in screens:
         while app.stack:
-            app.handle_key("esc")
+            press(app, "esc")
         open_screen()
-        for key in KEY_BINDINGS[command]["keys"]:
+        for key in KEY_BINDINGS[command].keys:
             if key == "q" and app.view is app.runs:
                 with pytest.raises(urwid.ExitMainLoop):
-                    app.handle_key(key)
+                    press(app, key)
                 continue
-            app.handle_key(key)
-            if app.prompt is not None:
-                app.handle_key("esc")
-            app.body.render(size, focus=True)
+            press(app, key)
+            if app.runs is not None and app.runs.prompt is not None:
+                press(app, "esc")
+            canvas = app.body.render(size, focus=True)
+            assert (canvas.cols(), canvas.rows()) == size
+            assert isinstance(app.view, (RunsView, DetailView, CompareView, DiffView, HelpView))
 
 
 class FakeLoop:

@@ -9,8 +9,7 @@ import sys
 import urwid
 
 from ..display import STATUS_COLOURS, printable
-from .keys import is_command
-from .query import QueryError
+from .keys import MOVES, command
 from .views import (
     CompareView,
     DetailView,
@@ -18,11 +17,11 @@ from .views import (
     EmptyView,
     HelpView,
     RunsView,
-    SearchPrompt,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ..entry import Entry
     from .model import RunsModel
 
 PALETTE = [
@@ -57,12 +56,16 @@ class App:
     def __init__(self, model: RunsModel) -> None:
         self.model = model
         self.stack: list[urwid.Widget] = []
-        self.prompt: SearchPrompt | None = None
         self.loop: urwid.MainLoop | None = None
         if model.store_exists:
             model.reload()
             self.runs: RunsView | None = RunsView(model)
             first: urwid.Widget = self.runs
+            urwid.connect_signal(self.runs, "open", lambda _, e: self._push(self._detail(e)))
+            urwid.connect_signal(self.runs, "compare", lambda _, es: self._push(CompareView(es)))
+            urwid.connect_signal(self.runs, "diff", lambda _, pair: self._push(DiffView(*pair)))
+            urwid.connect_signal(self.runs, "copy", lambda _, e: self.copy(e))
+            urwid.connect_signal(self.runs, "reload", lambda _: self.reload("reloaded"))
         else:
             self.runs = None
             first = EmptyView(model.manager.root)
@@ -85,97 +88,35 @@ class App:
         """React to a key no widget used; True if it meant something here."""
         if not isinstance(key, str):
             return False  # mouse events the widgets did not want
-        if self.prompt is not None:
-            return self._prompt_key(key)
-        view = self.view
-        if is_command(key, "HELP"):
+        runs, view = self.runs, self.view
+        if runs is not None and runs.prompt is not None:
+            name = command(key, "search")
+            return name is not None and runs.handle_prompt(name)
+        name = command(key)
+        if name is None:
+            return False
+        if name == "HELP":
             self._push(HelpView())
-        elif is_command(key, "BACK"):
+        elif name == "BACK":
             self._pop()
-        elif is_command(key, "QUIT"):
-            if view is self.runs or isinstance(view, EmptyView):
+        elif name == "QUIT":
+            if view is runs or isinstance(view, EmptyView):
                 raise urwid.ExitMainLoop()
             self._pop()
-        elif is_command(key, "DOWN") or is_command(key, "UP") or key in ("home", "end"):
-            self._move(key)
-        elif view is self.runs:
-            return self._runs_key(key)
-        elif is_command(key, "COPY") and isinstance(view, DetailView):
-            self.copy(view.entry)
+        elif name in MOVES:
+            size = self.loop.screen.get_cols_rows() if self.loop else (80, 24)
+            view.keypress(size, MOVES[name])
         else:
-            return False
+            handle = getattr(view, "handle", None)
+            return bool(handle and handle(name))
         return True
-
-    def _runs_key(self, key: str) -> bool:
-        runs, model = self.runs, self.model
-        assert runs is not None
-        entry = runs.focused
-        if is_command(key, "OPEN") and entry is not None:
-            self._push(DetailView(entry))
-        elif is_command(key, "SEARCH"):
-            self.prompt = SearchPrompt(model.query)
-            runs.frame.footer = urwid.AttrMap(self.prompt, "footer")
-            runs.frame.focus_position = "footer"
-        elif is_command(key, "CLEAR"):
-            model.search("")
-            runs.update()
-        elif is_command(key, "SORT"):
-            model.next_sort()
-            runs.update()
-        elif is_command(key, "SORT_REVERSE"):
-            model.reverse_sort()
-            runs.update()
-        elif is_command(key, "GROUP"):
-            model.toggle_group()
-            runs.update()
-        elif is_command(key, "MARK") and entry is not None:
-            model.toggle_mark(entry)
-            runs.refresh_rows()
-            self._move("down")
-        elif is_command(key, "COMPARE"):
-            marked = model.marked_entries()
-            if len(marked) < 2:
-                runs.set_status("mark two runs or more with space to compare them")
-            else:
-                self._push(CompareView(marked))
-        elif is_command(key, "DIFF"):
-            pair = model.diff_pair(entry)
-            if pair is None:
-                runs.set_status("mark two runs, or open one that has an earlier run of its name")
-            else:
-                self._push(DiffView(*pair))
-        elif is_command(key, "RELOAD"):
-            self.reload("reloaded")
-        elif is_command(key, "COPY") and entry is not None:
-            self.copy(entry)
-        else:
-            return False
-        return True
-
-    def _prompt_key(self, key: str) -> bool:
-        assert self.runs is not None and self.prompt is not None
-        if key == "enter":
-            try:
-                self.model.search(self.prompt.edit_text)
-            except QueryError as exc:
-                self.runs.set_status(str(exc))
-                return True  # keep the prompt open to fix it
-            self._close_prompt()
-            self.runs.update()
-        elif key == "esc":
-            self._close_prompt()
-            self.runs.set_status()
-        else:
-            return False
-        return True
-
-    def _close_prompt(self) -> None:
-        assert self.runs is not None
-        self.prompt = None
-        self.runs.frame.footer = self.runs.footer
-        self.runs.frame.focus_position = "body"
 
     # Screens ----------------------------------------------------------------------------------
+    def _detail(self, entry: Entry) -> DetailView:
+        view = DetailView(entry)
+        urwid.connect_signal(view, "copy", lambda _, e: self.copy(e))
+        return view
+
     def _push(self, view: urwid.Widget) -> None:
         self.stack.append(self.view)
         self.body.original_widget = view
@@ -186,11 +127,6 @@ class App:
             if self.view is self.runs:
                 self.runs.refresh_rows()
 
-    def _move(self, key: str) -> None:
-        size = self.loop.screen.get_cols_rows() if self.loop else (80, 24)
-        translated = {"j": "down", "k": "up"}.get(key, key)
-        self.view.keypress(size, translated)
-
     def reload(self, message: str | None = None) -> None:
         self.model.reload()
         if self.runs is not None:
@@ -198,7 +134,7 @@ class App:
 
     def _tick(self, loop: urwid.MainLoop, _: object) -> None:
         """Refresh the list by itself while runs are running."""
-        idle = self.runs is not None and self.view is self.runs and self.prompt is None
+        idle = self.runs is not None and self.view is self.runs and self.runs.prompt is None
         if idle and self.model.any_running():
             self.reload()
         loop.set_alarm_in(REFRESH_SECONDS, self._tick)

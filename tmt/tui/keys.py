@@ -1,41 +1,72 @@
-"""The terminal app's keys: one table of named commands, from which the help screen is built."""
+"""The terminal app's keys: one table of named commands, the only place a key is bound.
+
+The app and its screens ask :func:`command` what a key means and act on the command's name;
+the help screen is built from the same table, so what it says is what the keys do.
+"""
 
 from __future__ import annotations
 
-KEY_BINDINGS: dict[str, dict[str, object]] = {
-    "HELP": {"keys": ["?"], "help": "show all keys"},
-    "QUIT": {"keys": ["q"], "help": "quit (from the list of runs)"},
-    "BACK": {"keys": ["esc", "backspace"], "help": "go back"},
-    "OPEN": {"keys": ["enter"], "help": "open the run: everything recorded, its curves"},
-    "SEARCH": {
-        "keys": ["/"],
-        "help": "search: names, status:failed, tag:x, since:7d, "
-        "until:..., acc>0.9 (Enter applies, Esc cancels)",
-    },
-    "CLEAR": {"keys": ["x"], "help": "clear the search"},
-    "SORT": {"keys": ["s"], "help": "sort by the next column (date, name, metrics)"},
-    "SORT_REVERSE": {"keys": ["S"], "help": "reverse the sort"},
-    "GROUP": {"keys": ["g"], "help": "group the runs of each experiment together"},
-    "MARK": {"keys": [" "], "help": "mark or unmark the run (space)"},
-    "COMPARE": {"keys": ["c"], "help": "compare the marked runs: params, metrics, curves"},
-    "DIFF": {
-        "keys": ["d"],
-        "help": "code diff of two marked runs (or a run and the one before it of the same name)",
-    },
-    "RELOAD": {"keys": ["r"], "help": "reload (the list also refreshes while runs run)"},
-    "COPY": {"keys": ["y"], "help": "copy the run's snapshot path (terminal clipboard, OSC 52)"},
-    "DOWN": {"keys": ["j"], "help": "down (also the arrow keys, PgDn, mouse wheel)"},
-    "UP": {"keys": ["k"], "help": "up (also the arrow keys, PgUp, mouse wheel)"},
-    "TOP": {"keys": ["home"], "help": "first row"},
-    "BOTTOM": {"keys": ["end"], "help": "last row"},
+from typing import NamedTuple
+
+
+class Binding(NamedTuple):
+    """The keys of a command, what it does, and where: ``""`` on the screens, ``"search"``
+    in the ``/`` prompt (where other keys are typed into the query)."""
+
+    keys: tuple[str, ...]
+    help: str
+    context: str = ""
+
+
+KEY_BINDINGS: dict[str, Binding] = {
+    "HELP": Binding(("?",), "show all keys"),
+    "QUIT": Binding(("q",), "quit (from the list of runs)"),
+    "BACK": Binding(("esc", "backspace"), "go back"),
+    "OPEN": Binding(("enter",), "open the run: everything recorded, its curves"),
+    "SEARCH": Binding(("/",), "search: names, status:failed, tag:x, since:7d, until:..., acc>0.9"),
+    "APPLY": Binding(("enter",), "apply the search", "search"),
+    "CANCEL": Binding(("esc",), "leave the search as it was", "search"),
+    "CLEAR": Binding(("x",), "clear the search"),
+    "SORT": Binding(("s",), "sort by the next column (date, name, metrics)"),
+    "SORT_REVERSE": Binding(("S",), "reverse the sort"),
+    "GROUP": Binding(("g",), "group the runs of each experiment together"),
+    "MARK": Binding((" ",), "mark or unmark the run (space)"),
+    "COMPARE": Binding(("c",), "compare the marked runs: params, metrics, curves"),
+    "DIFF": Binding(
+        ("d",), "code diff of two marked runs (or a run and the one before it of the same name)"
+    ),
+    "RELOAD": Binding(("r",), "reload (the list also refreshes while runs run)"),
+    "COPY": Binding(("y",), "copy the run's snapshot path (terminal clipboard, OSC 52)"),
+    "DOWN": Binding(("j", "down"), "down (also PgDn, the mouse wheel)"),
+    "UP": Binding(("k", "up"), "up (also PgUp, the mouse wheel)"),
+    "TOP": Binding(("home",), "first row"),
+    "BOTTOM": Binding(("end",), "last row"),
 }
 
+#: Navigation commands as the keys urwid's list boxes understand.
+MOVES = {"DOWN": "down", "UP": "up", "TOP": "home", "BOTTOM": "end"}
 
-def is_command(key: str, command: str) -> bool:
-    return key in KEY_BINDINGS[command]["keys"]  # type: ignore[operator]
+
+def _by_key() -> dict[tuple[str, str], str]:
+    found: dict[tuple[str, str], str] = {}
+    for name, binding in KEY_BINDINGS.items():
+        for key in binding.keys:
+            other = found.setdefault((binding.context, key), name)
+            if other != name:
+                raise ValueError(f"key {key!r} is bound to both {other} and {name}")
+    return found
+
+
+_BY_KEY = _by_key()
+
+
+def command(key: str, context: str = "") -> str | None:
+    """The name of the command ``key`` gives in ``context``, or ``None``."""
+    return _BY_KEY.get((context, key))
 
 
 def key_label(key: str) -> str:
+    """A key as the help screen names it."""
     return {
         " ": "space",
         "esc": "Esc",
@@ -43,4 +74,6 @@ def key_label(key: str) -> str:
         "backspace": "Backspace",
         "home": "Home",
         "end": "End",
+        "down": "↓",
+        "up": "↑",
     }.get(key, key)

@@ -1,7 +1,10 @@
-"""The terminal app's screens. Each lays out what the model gives it; keys it does not handle
-go to the app, which owns navigation."""
+"""The terminal app's screens. Each lays out what the model gives it and acts on the commands
+that concern it alone (see :mod:`tmt.tui.keys`); what needs another screen (open a run, compare,
+diff, copy, reload) it signals, and the app, which owns navigation, connects to the signals."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import urwid
 
@@ -11,6 +14,7 @@ from ..display import STATUS_COLOURS, printable, printable_lines
 from ..report import Section, run_report
 from ..treediff import tree_diff
 from .keys import KEY_BINDINGS, key_label
+from .query import QueryError
 from .widgets import Chart, LazyWalker, Row
 
 TYPE_CHECKING = False
@@ -29,7 +33,13 @@ def status_attr(status: str) -> str:
 
 
 class RunsView(urwid.WidgetWrap):
-    """The first screen: a table of runs, newest first, with a header and a status line."""
+    """The first screen: a table of runs, newest first, with a header and a status line.
+
+    Signals: ``open`` (the focused run), ``compare`` (the marked runs), ``diff`` (two runs),
+    ``copy`` (the focused run) and ``reload``.
+    """
+
+    signals: ClassVar[list[str]] = ["open", "compare", "diff", "copy", "reload"]
 
     #: Widths of the fixed columns (mark, id, status, started, duration) with their gaps, the
     #: narrowest the name may get, and the width a metric column takes.
@@ -43,8 +53,77 @@ class RunsView(urwid.WidgetWrap):
         self.status = urwid.Text("", wrap="clip")
         self.footer = urwid.AttrMap(self.status, "footer")
         self.frame = urwid.Frame(self.listbox, footer=self.footer)
+        self.prompt: SearchPrompt | None = None  # the ``/`` prompt, while it is open
         super().__init__(self.frame)
         self.update()
+
+    def handle(self, name: str) -> bool:
+        """Act on the command ``name``; False if it means nothing on this screen."""
+        model, entry = self.model, self.focused
+        if name == "OPEN" and entry is not None:
+            self._emit("open", entry)
+        elif name == "SEARCH":
+            self.prompt = SearchPrompt(model.query)
+            # The status line stays above the prompt, to explain a query that cannot be read.
+            prompt = urwid.AttrMap(self.prompt, "footer")
+            self.frame.footer = urwid.Pile([self.footer, prompt], focus_item=1)
+            self.frame.focus_position = "footer"
+        elif name == "CLEAR":
+            model.search("")
+            self.update()
+        elif name in ("SORT", "SORT_REVERSE", "GROUP"):
+            {"SORT": model.next_sort, "SORT_REVERSE": model.reverse_sort}.get(
+                name, model.toggle_group
+            )()
+            self.update()
+        elif name == "MARK" and entry is not None:
+            model.toggle_mark(entry)
+            self.refresh_rows()
+            position = self.walker.focus  # on to the next run, to mark several in a row
+            if position is not None and position + 1 < len(self.model.visible):
+                self.walker.set_focus(position + 1)
+        elif name == "COMPARE":
+            marked = model.marked_entries()
+            if len(marked) < 2:
+                self.set_status("mark two runs or more with space to compare them")
+            else:
+                self._emit("compare", marked)
+        elif name == "DIFF":
+            pair = model.diff_pair(entry)
+            if pair is None:
+                self.set_status("mark two runs, or open one that has an earlier run of its name")
+            else:
+                self._emit("diff", pair)
+        elif name == "RELOAD":
+            self._emit("reload")
+        elif name == "COPY" and entry is not None:
+            self._emit("copy", entry)
+        else:
+            return False
+        return True
+
+    def handle_prompt(self, name: str) -> bool:
+        """Act on a command of the open ``/`` prompt: apply the query, or cancel it."""
+        assert self.prompt is not None
+        if name == "APPLY":
+            try:
+                self.model.search(self.prompt.edit_text)
+            except QueryError as exc:
+                self.set_status(str(exc))
+                return True  # the prompt stays open, to fix the query
+            self._close_prompt()
+            self.update()
+        elif name == "CANCEL":
+            self._close_prompt()
+            self.set_status()
+        else:
+            return False
+        return True
+
+    def _close_prompt(self) -> None:
+        self.prompt = None
+        self.frame.footer = self.footer
+        self.frame.focus_position = "body"
 
     @property
     def focused(self) -> Entry | None:
@@ -113,14 +192,17 @@ class RunsView(urwid.WidgetWrap):
 
 
 class SearchPrompt(urwid.Edit):
-    """The ``/`` prompt: Enter applies, Esc cancels (both handled by the app)."""
+    """The ``/`` prompt: Enter applies, Esc cancels (see :meth:`RunsView.handle_prompt`)."""
 
     def __init__(self, text: str) -> None:
         super().__init__(("bold", "/"), text)
 
 
 class DetailView(urwid.WidgetWrap):
-    """Everything recorded about one run, with a chart of each logged series."""
+    """Everything recorded about one run, with a chart of each logged series. Signals
+    ``copy`` (the run)."""
+
+    signals: ClassVar[list[str]] = ["copy"]
 
     def __init__(self, entry: Entry) -> None:
         self.entry = entry
@@ -143,6 +225,12 @@ class DetailView(urwid.WidgetWrap):
             body += _section(section)
         footer = f"run {report.id}  |  y copies the snapshot path  |  Esc back"
         super().__init__(_scroll(body, footer))
+
+    def handle(self, name: str) -> bool:
+        if name == "COPY":
+            self._emit("copy", self.entry)
+            return True
+        return False
 
 
 class CompareView(urwid.WidgetWrap):
@@ -218,9 +306,10 @@ class HelpView(urwid.WidgetWrap):
     def __init__(self) -> None:
         rows = [urwid.Text(("bold", "keys")), urwid.Divider()]
         for binding in KEY_BINDINGS.values():
-            keys = ", ".join(key_label(k) for k in binding["keys"])  # type: ignore[union-attr]
+            keys = ", ".join(key_label(k) for k in binding.keys)
+            where = "in the search: " if binding.context == "search" else ""
             rows.append(
-                urwid.Columns([(17, urwid.Text(("bold", keys))), urwid.Text(str(binding["help"]))])
+                urwid.Columns([(17, urwid.Text(("bold", keys))), urwid.Text(where + binding.help)])
             )
         super().__init__(_scroll(rows, "help  |  Esc back"))
 
