@@ -64,7 +64,44 @@ def records(project: Path, tmt_dir: str = ".tmt") -> list[dict]:
 def tmt(
     *args: str, cwd: Path | None = None, env: dict | None = None
 ) -> subprocess.CompletedProcess:
-    """Run ``tmt ARGS`` (as ``python -m tmt``, what the installed script runs)."""
+    """Run ``tmt ARGS`` in this process, as ``tmt.cli.main`` (what the installed script
+    runs), in ``cwd`` with ``env`` added to the environment and stdout and stderr captured
+    (so not a terminal). See :func:`tmt_process` for a real process."""
+    import contextlib
+    import io
+    import warnings
+
+    from tmt.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    saved = dict(os.environ)
+    try:
+        os.environ.update(env or {})
+        if cwd is not None:
+            os.chdir(cwd)
+        # Each call warns as a fresh process would: every warning once.
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("default")
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # --help, --version
+                code = exc.code if isinstance(exc.code, int) else 0
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(saved)
+    return subprocess.CompletedProcess(["tmt", *args], code, out.getvalue(), err.getvalue())
+
+
+def tmt_process(
+    *args: str, cwd: Path | None = None, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``tmt ARGS`` as its own process (``python -m tmt``), with no standard input."""
     environment = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "tmt", *args],

@@ -13,7 +13,7 @@ import pytest
 
 from tmt import TmtManager, tmt_log, tmt_recorder, tmt_save
 
-from conftest import REPO, ok, tmt
+from conftest import REPO, ok, tmt, tmt_process
 
 
 @pytest.fixture
@@ -302,25 +302,29 @@ class TestUsage:
         proc = tmt()
         assert proc.returncode == 2 and "COMMAND" in proc.stdout
 
-    @pytest.mark.parametrize(
-        "command",
-        [
-            "list",
-            "show",
-            "diff",
-            "compare",
-            "timeline",
-            "tag",
-            "untag",
-            "note",
-            "rm",
-            "gc",
-            "restore",
-            "export",
-            "tui",
-        ],
-    )
-    def test_every_command_has_help_and_is_in_the_readme(self, command: str) -> None:
-        proc = tmt(command, "--help")
-        assert proc.returncode == 0 and f"usage: tmt {command}" in proc.stdout
-        assert f"tmt {command}" in (REPO / "README.md").read_text()
+
+class TestAsAProgram:
+    """``python -m tmt``, the installed command's code path, as its own process: the rest of
+    this file calls ``tmt.cli.main`` in-process."""
+
+    def test_lists_runs_and_exits_0(self, runs) -> None:
+        proc = tmt_process("list", "--csv")
+        assert proc.returncode == 0 and proc.stdout.startswith("id,name,status")
+        assert runs["cifar"] in proc.stdout and proc.stderr == ""
+
+    def test_an_error_is_one_line_with_status_1(self, project: Path) -> None:
+        proc = tmt_process("show", "nosuchrun")
+        assert proc.returncode == 1 and proc.stderr.count("\n") == 1
+        assert proc.stderr.startswith("tmt: error: ") and "Traceback" not in proc.stderr
+
+    def test_a_closed_pipe_ends_it_quietly(self, runs) -> None:
+        import subprocess
+        import sys
+
+        code = (
+            "import subprocess, sys; p = subprocess.Popen([sys.executable, '-m', 'tmt', 'list',"
+            " '--json'], stdout=subprocess.PIPE, stderr=subprocess.PIPE); p.stdout.close();"
+            " err = p.stderr.read(); sys.exit(p.wait() if not err else 99)"
+        )
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        assert subprocess.run([sys.executable, "-c", code], env=env, timeout=60).returncode == 0

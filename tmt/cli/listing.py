@@ -12,6 +12,7 @@ from ..cells import by_metric, flatten, main_metrics, number
 from ..display import STATUS_COLOURS, json_text, printable
 from ..record import STATUSES
 from ..textchart import line_chart
+from .options import add_output_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def register(commands: Any) -> None:
     p.add_argument("--sort", metavar="METRIC", help="order by this metric (highest first)")
     p.add_argument("--asc", action="store_true", help="with --sort: lowest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N runs")
-    p.add_argument("--json", action="store_true", help="print a JSON array of runs")
+    add_output_options(p, "table", "json", "csv")
     p.set_defaults(handler=list_runs)
 
     p = commands.add_parser(
@@ -44,7 +45,7 @@ def register(commands: Any) -> None:
         "metrics.* columns, newest first.",
     )
     add_filters(p)
-    p.add_argument("--format", choices=("csv", "json"), default="csv")
+    add_output_options(p, "csv", "json")
     p.set_defaults(handler=export)
 
     p = commands.add_parser(
@@ -55,7 +56,7 @@ def register(commands: Any) -> None:
     )
     p.add_argument("name", help="the experiment's name")
     p.add_argument("--metric", "-m", help="the metric (default: the experiment's most common)")
-    p.add_argument("--json", action="store_true", help="print the points as JSON")
+    add_output_options(p, "table", "json")
     p.set_defaults(handler=timeline)
 
 
@@ -119,8 +120,11 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
         entries = by_metric(entries, args.sort, highest_first=not args.asc)
     if args.limit is not None:
         entries = entries[: max(0, args.limit)]
-    if args.json:
+    if args.format == "json":
         console.print(json_text([run_json(e) for e in entries], indent=2))
+        return 0
+    if args.format == "csv":
+        write_csv(console, table_rows(entries))
         return 0
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
@@ -149,25 +153,37 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
+    rows = table_rows(filtered(args))
+    if args.format == "json":
+        console.print(json_text(rows, indent=2))
+    else:
+        write_csv(console, rows)
+    return 0
+
+
+def table_rows(entries: list[Entry]) -> list[dict[str, Any]]:
+    """One row a run, for other tools: its facts, then ``params.*`` and ``metrics.*`` as
+    stored (markers such as ``{"$float": "nan"}`` kept, so the values are exact)."""
     rows = []
-    for e in filtered(args):
+    for e in entries:
+        record = e.to_dict()
         row = {
             "id": e.id,
             "name": e.name,
             "status": e.status,
-            "started": e.to_dict().get("started"),
+            "started": record.get("started"),
             "duration": e.duration,
             "tags": ",".join(e.tags),
             "note": e.note,
         }
-        row.update({f"params.{k}": v for k, v in flatten(e.to_dict().get("params") or {}).items()})
-        row.update(
-            {f"metrics.{k}": v for k, v in flatten(e.to_dict().get("metrics") or {}).items()}
-        )
+        row.update({f"params.{k}": v for k, v in flatten(record.get("params") or {}).items()})
+        row.update({f"metrics.{k}": v for k, v in flatten(record.get("metrics") or {}).items()})
         rows.append(row)
-    if args.format == "json":
-        console.print(json_text(rows, indent=2))
-        return 0
+    return rows
+
+
+def write_csv(console: Console, rows: list[dict[str, Any]]) -> None:
+    """``rows`` as CSV, with a column for every key any row has."""
     columns: dict[str, None] = {}
     for row in rows:
         columns.update(dict.fromkeys(row))
@@ -184,7 +200,6 @@ def export(args: argparse.Namespace, console: Console) -> int:
                 for k, v in row.items()
             }
         )
-    return 0
 
 
 def timeline(args: argparse.Namespace, console: Console) -> int:
@@ -196,7 +211,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     if metric is None:
         raise LookupError(f"the runs of {args.name!r} have no metrics")
     points = [(e, number(e.metrics.get(metric))) for e in entries]
-    if args.json:
+    if args.format == "json":
         console.print(
             json_text(
                 [

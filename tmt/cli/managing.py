@@ -18,14 +18,14 @@ if TYPE_CHECKING:
 def register(commands: Any) -> None:
     p = commands.add_parser("tag", help="add tags to a run", description="Add tags to a run.")
     p.add_argument("ref", help="the run")
-    p.add_argument("tags", nargs="+", metavar="TAG")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="the tags to add")
     p.set_defaults(handler=tag)
 
     p = commands.add_parser(
         "untag", help="remove tags from a run", description="Remove tags from a run."
     )
     p.add_argument("ref", help="the run")
-    p.add_argument("tags", nargs="+", metavar="TAG")
+    p.add_argument("tags", nargs="+", metavar="TAG", help="the tags to remove")
     p.set_defaults(handler=untag)
 
     p = commands.add_parser(
@@ -45,7 +45,7 @@ def register(commands: Any) -> None:
             "shares. Asks first on a terminal; elsewhere --yes is required."
         ),
     )
-    p.add_argument("refs", nargs="+", metavar="REF")
+    p.add_argument("refs", nargs="+", metavar="REF", help="the runs to delete")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask")
     p.add_argument("--force", action="store_true", help="also delete runs still running")
     p.set_defaults(handler=remove)

@@ -10,6 +10,7 @@ from ..report import Report, run_report
 from ..textchart import sparkline
 from ..treediff import tree_diff
 from .listing import run_json
+from .options import add_output_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ def register(commands: Any) -> None:
         "snapshot, git, environment, the tail of its output, its error.",
     )
     p.add_argument("ref", nargs="?", default="last", help="the run (default: last)")
-    p.add_argument("--json", action="store_true", help="print the run as JSON")
+    add_output_options(p, "text", "json")
     p.set_defaults(handler=show)
 
     p = commands.add_parser(
@@ -39,7 +40,7 @@ def register(commands: Any) -> None:
     )
     p.add_argument("a", help="the first run")
     p.add_argument("b", help="the second run")
-    p.add_argument("--json", action="store_true", help="print the differences as JSON")
+    add_output_options(p, "text", "json")
     p.set_defaults(handler=diff)
 
     p = commands.add_parser(
@@ -48,15 +49,15 @@ def register(commands: Any) -> None:
         description="Params and metrics of several runs side by side; "
         "rows that differ are highlighted (marked * when not coloured).",
     )
-    p.add_argument("refs", nargs="+", metavar="REF")
+    p.add_argument("refs", nargs="+", metavar="REF", help="the runs, two or more")
     p.add_argument("--all", action="store_true", help="also show rows that are the same")
-    p.add_argument("--json", action="store_true", help="print the table as JSON")
+    add_output_options(p, "table", "json")
     p.set_defaults(handler=compare)
 
 
 def show(args: argparse.Namespace, console: Console) -> int:
     e = TmtManager(config=args.config).run(args.ref)
-    if args.json:
+    if args.format == "json":
         data = run_json(e)
         data.update(
             results=[{"name": n, "path": p} for n, p in e.results],
@@ -105,7 +106,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
     commits = [(a.git or {}).get("commit"), (b.git or {}).get("commit")]
     packages = _changed(a.packages(), b.packages())
     code = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
-    if args.json:
+    if args.format == "json":
         console.print(
             json_text(
                 {
@@ -158,7 +159,7 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     manager = TmtManager(config=args.config)
     entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
     rows = cells.compare(entries)
-    if args.json:
+    if args.format == "json":
         console.print(
             json_text(
                 {
