@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tmt import TmtManager
+from tmt.errors import RunningRunError
 from tmt.liveness import (
     DEBRIS_AGE,
     STALE_AFTER,
@@ -23,7 +24,6 @@ from tmt.liveness import (
     temp_name,
     this_host,
 )
-from tmt.errors import RunningRunError
 
 from conftest import REPO, records
 
