@@ -79,6 +79,12 @@ class TestDates:
         assert len(db.get_entries_greater_than_date(date(2000, 1, 1))) == 3
         assert db.get_entries_lower_than_date(date(2000, 1, 1)) == []
 
-    def test_a_string_date_is_a_clear_error(self, db) -> None:
-        with pytest.raises(TypeError, match="date must be a datetime, a date or seconds"):
-            db.get_entries_greater_than_date("2026-01-01")
+    def test_dates_as_text_are_read_as_tmt_list_reads_them(self, db) -> None:
+        assert db.get_entries_greater_than_date("2000-01-01") == db.get_all_entries()
+        assert db.get_entries_lower_than_date("2000-01-01") == []
+
+    def test_a_date_it_cannot_read_is_a_clear_error(self, db) -> None:
+        with pytest.raises(ValueError, match="^date: cannot read 'soon' as a date"):
+            db.get_entries_greater_than_date("soon")
+        with pytest.raises(TypeError, match="^first: a date must be"):
+            db.get_entries_between_dates([2026], 0)

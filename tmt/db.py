@@ -3,26 +3,28 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
 
+from .dates import parse_when
 from .errors import ArgumentError, ArgumentTypeError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date, datetime
     from typing import Union
 
     from .entry import Entry
 
-    DateLike = Union[datetime, date, int, float]
+    DateLike = Union[datetime, date, int, float, str]
 
 
 class DbManager:
     """Queries over every run of a store, 0.1.x ones included.
 
     Lists are in the order the runs started (a timeline: oldest first). Dates are ``datetime``
-    objects (naive ones are local time), ``date`` objects (their midnight, local time) or
-    seconds since the epoch; they are compared with when runs started.
+    objects (naive ones are local time), ``date`` objects (their midnight, local time),
+    seconds since the epoch, or text as ``tmt list --since`` takes it (``2026-11-01``,
+    ``yesterday``, ``3d``); they are compared with when runs started.
     """
 
     def __init__(
@@ -79,13 +81,9 @@ def _us(seconds: float) -> float:
 
 
 def _seconds(value: DateLike, argument: str) -> float:
-    if isinstance(value, datetime):
-        return _us(value.timestamp())
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day).timestamp()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _us(float(value))
-    raise ArgumentTypeError(
-        f"{argument} must be a datetime, a date or seconds since the epoch, "
-        f"got {type(value).__name__} {value!r}"
-    )
+    """``value`` (anything :func:`tmt.dates.parse_when` reads) in seconds, to the microsecond;
+    an error names the ``argument`` it was given as."""
+    try:
+        return _us(parse_when(value))
+    except (ArgumentError, ArgumentTypeError) as exc:
+        raise type(exc)(f"{argument}: {exc}") from None
