@@ -121,3 +121,29 @@ class TestValuesThatLookLikeMarkers:
     def test_keys_that_become_the_same_text_are_both_kept(self) -> None:
         stored = to_json({1: "a", "1": "b", 2.5: "c", "2.5": "d"}, "m", [])
         assert stored == {"1 (int)": "a", "1": "b", "2.5 (float)": "c", "2.5": "d"}
+
+
+class TestSubclassesOfPlainValues:
+    """Enums of ints and strings, and other subclasses, are stored as the plain value."""
+
+    def test_an_int_enum_metric_is_its_number(self) -> None:
+        import enum
+
+        class Phase(enum.IntEnum):
+            WARMUP = 3
+
+        class Colour(str, enum.Enum):
+            RED = "red"
+
+        problems: list[str] = []
+        stored = to_json(
+            {"phase": Phase.WARMUP, "colour": Colour.RED, "flag": np.bool_(True)}, "m", problems
+        )
+        assert stored == {"phase": 3, "colour": "red", "flag": True} and problems == []
+        assert type(stored["phase"]) is int and type(stored["colour"]) is str
+
+    def test_metrics_and_params_share_one_encoder(self) -> None:
+        from tmt.params import summarise
+
+        for value in (Decimal("0.10"), math.nan, -math.inf, 2**20000, np.float32(0.5), Path("a/b")):
+            assert summarise(value) == to_json(value, "v", [])

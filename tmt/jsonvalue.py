@@ -53,6 +53,44 @@ def escape_markers(data: dict) -> dict:
     return data
 
 
+#: What :func:`leaf` returns for a value that is not a single plain value.
+NOT_A_LEAF: Any = object()
+
+
+def leaf(value: Any, where: str, problems: list[str]) -> Any:
+    """A single value as JSON data: ``None``, a bool, a number (marked if JSON cannot hold it:
+    NaN, infinities, decimals, ints too long to write), text, a numpy scalar or 0-d array, a
+    path, a date. Subclasses (an ``IntEnum``) become the plain value. Anything else, a
+    container among them, is :data:`NOT_A_LEAF`. The one encoder of values, for metrics and
+    parameters alike."""
+    kind = type(value)
+    if value is None or kind is str or kind is bool:
+        return value
+    if kind is int:
+        return value if value.bit_length() <= MAX_INT_BITS else _huge(value, where, problems)
+    if kind is float:
+        return value if math.isfinite(value) else {"$float": _float_name(value)}
+    if isinstance(value, (dict, list, tuple, set, frozenset)):
+        return NOT_A_LEAF
+    if isinstance(value, bool):  # subclasses of bool, int, float, str land here
+        return bool(value)
+    if isinstance(value, int):
+        return leaf(int(value), where, problems)
+    if isinstance(value, float):
+        return leaf(float(value), where, problems)
+    if isinstance(value, str):
+        return str.__str__(value)  # the text itself: str() of a str enum is its name
+    if kind.__name__ == "Decimal" and kind.__module__ in ("decimal", "_decimal", "_pydecimal"):
+        return {"$decimal": str(value)}
+    if _is_numpy_scalar(value) or _is_zero_dim(value):
+        return leaf(value.item(), where, problems)
+    if hasattr(value, "isoformat") and hasattr(value, "year"):  # date and datetime
+        return value.isoformat()
+    if hasattr(value, "__fspath__"):
+        return str(value.__fspath__())
+    return NOT_A_LEAF
+
+
 def to_json(value: Any, where: str, problems: list[str]) -> Any:
     """Return ``value`` as plain JSON data; describe what could not be kept in ``problems``.
 
@@ -66,12 +104,8 @@ def to_json(value: Any, where: str, problems: list[str]) -> Any:
 
 def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth: int) -> Any:
     kind = type(value)
-    if value is None or kind is str or kind is bool:
-        return value
-    if kind is int:
-        return value if value.bit_length() <= MAX_INT_BITS else _huge(value, where, problems)
-    if kind is float:
-        return value if math.isfinite(value) else {"$float": _float_name(value)}
+    if value is None or kind is str or kind is bool or kind is int or kind is float:
+        return leaf(value, where, problems)  # the usual cases, first
     if isinstance(value, (dict, list, tuple, set, frozenset)):
         if id(value) in path:
             problems.append(f"{where}: contains itself; stored as its repr")
@@ -84,18 +118,9 @@ def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth:
             return _container(value, where, problems, path, depth + 1)
         finally:
             path.discard(id(value))
-    if isinstance(value, bool):  # subclasses of bool, int, float, str land here
-        return bool(value)
-    if isinstance(value, int):
-        return _to_json(int(value), where, problems, path, depth)
-    if isinstance(value, float):
-        return _to_json(float(value), where, problems, path, depth)
-    if isinstance(value, str):
-        return str(value)
-    if kind.__name__ == "Decimal" and kind.__module__ in ("decimal", "_decimal", "_pydecimal"):
-        return {"$decimal": str(value)}
-    if _is_numpy_scalar(value) or _is_zero_dim(value):
-        return _to_json(value.item(), where, problems, path, depth)
+    plain = leaf(value, where, problems)
+    if plain is not NOT_A_LEAF:
+        return plain
     if hasattr(value, "tolist") and hasattr(value, "shape"):
         size = getattr(value, "size", None)
         size = size() if callable(size) else size  # torch's size is a method
@@ -109,10 +134,6 @@ def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth:
             return _to_json(value.tolist(), where, problems, path, depth)
         except Exception:  # a broken tolist() must not cost the run its record
             pass
-    if hasattr(value, "isoformat") and hasattr(value, "year"):  # date and datetime
-        return value.isoformat()
-    if hasattr(value, "__fspath__"):
-        return str(value.__fspath__())
     problems.append(f"{where}: a {kind.__name__} has no JSON form; stored as its repr")
     return {"$repr": _short_repr(value)}
 

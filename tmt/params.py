@@ -8,9 +8,7 @@ dtype; long lists by type and length; other objects by a short repr. An
 
 from __future__ import annotations
 
-import math
-
-from .jsonvalue import MAX_INT_BITS, escape_markers, key_text
+from .jsonvalue import NOT_A_LEAF, escape_markers, key_text, leaf
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -60,16 +58,12 @@ def summarise(value: Any, depth: int = 0) -> Any:
 
 def _summarise(value: Any, depth: int) -> Any:
     kind = type(value)
-    if value is None or kind is bool:
-        return value
-    if kind is int:
-        if value.bit_length() <= MAX_INT_BITS:
-            return value
-        return {"$type": "int", "$repr": f"<an int of {value.bit_length()} bits>"}
-    if kind is float:
-        return value if math.isfinite(value) else {"$float": str(value)}
     if kind is str:
         return value if len(value) <= _MAX_STRING else value[:_MAX_STRING] + "…"
+    if not hasattr(value, "shape"):  # arrays are summarised below, not stored whole
+        plain = leaf(value, "", [])
+        if plain is not NOT_A_LEAF:
+            return _summarise(plain, depth) if type(plain) is str else plain
     if depth >= _MAX_DEPTH:
         return {"$type": kind.__name__, "$repr": _short_repr(value)}
     shape = getattr(value, "shape", None)
@@ -88,8 +82,6 @@ def _summarise(value: Any, depth: int) -> Any:
             elif hasattr(value, "dtypes"):  # a data frame: one dtype a column
                 summary["columns"] = [str(c) for c in list(getattr(value, "columns", []))[:20]]
             return summary
-    if hasattr(value, "item") and type(value).__module__ == "numpy":
-        return _summarise(value.item(), depth)
     if isinstance(value, dict):
         if len(value) > _MAX_ITEMS:
             return {"$type": _qualname(kind), "len": len(value)}
@@ -102,25 +94,12 @@ def _summarise(value: Any, depth: int) -> Any:
         if len(value) > _MAX_ITEMS:
             return {"$type": _qualname(kind), "len": len(value)}
         return [_summarise(v, depth + 1) for v in value]
-    if isinstance(value, (bool, int, float, str)):  # subclasses: enums of ints, and so on
-        return _summarise(_plain(value), depth)
     if kind.__name__ == "Namespace" and kind.__module__ == "argparse":
         return {k: _summarise(v, depth + 1) for k, v in vars(value).items()}
     fields = getattr(kind, "__dataclass_fields__", None)
     if isinstance(fields, dict):
         return {k: _summarise(getattr(value, k, None), depth + 1) for k in fields}
-    if hasattr(value, "__fspath__"):
-        return str(value.__fspath__())
-    if hasattr(value, "isoformat") and hasattr(value, "year"):
-        return value.isoformat()
     return {"$type": _qualname(kind), "$repr": _short_repr(value)}
-
-
-def _plain(value: Any) -> Any:
-    for plain in (bool, int, float, str):
-        if isinstance(value, plain):
-            return plain(value)
-    return value
 
 
 def _qualname(kind: type) -> str:
