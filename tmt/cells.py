@@ -48,12 +48,16 @@ def number(value: object) -> float | None:
 def by_metric(entries: Iterable[Entry], metric: str, highest_first: bool = True) -> list[Entry]:
     """``entries`` ordered by the value of ``metric``; runs without a number for it (not
     logged, NaN, not a number) come last, in the order given."""
-    ranked, rest = [], []
+    ranked: list[tuple[float, Entry]] = []
+    rest: list[Entry] = []
     for entry in entries:
         value = number(entry.metrics.get(metric))
-        (rest if value is None else ranked).append((value, entry))
+        if value is None:
+            rest.append(entry)
+        else:
+            ranked.append((value, entry))
     ranked.sort(key=lambda pair: pair[0], reverse=highest_first)
-    return [entry for _, entry in ranked] + [entry for _, entry in rest]
+    return [entry for _, entry in ranked] + rest
 
 
 def same(a: object, b: object) -> bool:

@@ -89,15 +89,15 @@ class Configs:
                 raise ConfigError(f"{where}: key {key!r} must not be empty")
         self.source = source
         cwd = os.getcwd()
-        tmt_dir = _absolute(values.get("tmt_dir") or _DEFAULTS["tmt_dir"][0], cwd)
-        for key, (default, under_tmt_dir) in _DEFAULTS.items():
-            value = values.get(key, default)
-            if value is None:
+        tmt_dir = _absolute(values.get("tmt_dir") or str(_DEFAULTS["tmt_dir"][0]), cwd)
+        for key, (fallback, under_tmt_dir) in _DEFAULTS.items():
+            path: str | None = values.get(key, fallback)
+            if path is None:
                 setattr(self, key, None)
             elif key == "tmt_dir":
                 setattr(self, key, tmt_dir)
             else:
-                setattr(self, key, _absolute(value, tmt_dir if under_tmt_dir else cwd))
+                setattr(self, key, _absolute(path, tmt_dir if under_tmt_dir else cwd))
         _check_locations(self, cwd, where)
 
     @classmethod

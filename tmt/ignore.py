@@ -356,11 +356,11 @@ class _Index:
             if regex is not None:
                 match = regex.fullmatch(path)
                 if match is not None:
-                    best = max(best, int(match.lastgroup[1:]))
+                    best = max(best, _pattern_index(match))
         if self.path_regex is not None:
             match = self.path_regex.fullmatch(path)
             if match is not None:
-                best = max(best, int(match.lastgroup[1:]))
+                best = max(best, _pattern_index(match))
         return best
 
     def _last_by_name(self, name: str) -> int:
@@ -375,7 +375,7 @@ class _Index:
         if self.name_regex is not None:
             match = self.name_regex.fullmatch(name)
             if match is not None:
-                best = max(best, int(match.lastgroup[1:]))
+                best = max(best, _pattern_index(match))
         return best
 
 
@@ -532,3 +532,10 @@ def is_ignored(
     git = [lst for lst in rules.git if view.startswith(lst.base)]
     verdict = Rules(above, git, rules.defaults).verdict(view, view.rpartition("/")[2], is_dir)
     return verdict == IGNORED_FINAL or (verdict == IGNORED and path not in tracked)
+
+
+def _pattern_index(match: re.Match[str]) -> int:
+    """Which pattern a match of a combined regex is for: its group is named ``p<index>``."""
+    group = match.lastgroup
+    assert group is not None  # every alternative of a combined regex is a named group
+    return int(group[1:])

@@ -140,7 +140,7 @@ def _to_json(value: Any, where: str, problems: list[str], path: set[int], depth:
 
 def _container(value: Any, where: str, problems: list[str], path: set[int], depth: int) -> Any:
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 key = key_text(key, value, out, where, problems)

@@ -128,7 +128,9 @@ def effective_status(record: dict, now: float | None = None) -> str:
     if status != "running":
         return status
     if same_machine(record):
-        return "running" if pid_alive(record.get("pid"), record.get("process_start")) else "crashed"
+        pid = record.get("pid")
+        alive = isinstance(pid, int) and pid_alive(pid, record.get("process_start"))
+        return "running" if alive else "crashed"
     beat = record.get("heartbeat_time") or record.get("start_time")
     if not isinstance(beat, (int, float)):
         return status

@@ -85,7 +85,7 @@ def _summarise(value: Any, depth: int) -> Any:
     if isinstance(value, dict):
         if len(value) > _MAX_ITEMS:
             return {"$type": _qualname(kind), "len": len(value)}
-        out = {}
+        out: dict[str, Any] = {}
         for k, v in value.items():
             key = k if isinstance(k, str) else key_text(k, value, out, "", [])
             out[key] = _summarise(v, depth + 1)

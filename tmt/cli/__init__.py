@@ -17,6 +17,7 @@ from .console import Console
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import NoReturn
 
 
 class UsageError(Exception):
@@ -24,7 +25,7 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit status 2
+    def error(self, message: str) -> NoReturn:  # one line, exit status 2
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show_warning(message: object, *args: object, **kwargs: object) -> None:
         console.message(f"tmt: warning: {_one_line(message)}")  # one line, escaped
 
-    warnings.showwarning = show_warning  # type: ignore[assignment]
+    warnings.showwarning = show_warning
     try:
         return _run(argv, console)
     finally:

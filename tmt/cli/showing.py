@@ -142,7 +142,7 @@ def diff(args: argparse.Namespace, console: Console) -> int:
     if not code:
         console.print(s("code: no differences", "bold"))
     for line in (safe for raw in code for safe in printable_lines(raw)):
-        style = ()
+        style: tuple[str, ...] = ()
         if line.startswith(("+++", "---")):
             style = ("bold",)
         elif line.startswith("+"):

@@ -31,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # status line and listed, one escaped line each, when the app ends.
     warned: list[str] = []
     shown = warnings.showwarning
-    warnings.showwarning = lambda message, *rest, **more: warned.append(one_line(message))  # type: ignore[assignment]
+    warnings.showwarning = lambda message, *rest, **more: warned.append(one_line(message))
     try:
         try:
             if args.directory:

@@ -12,6 +12,8 @@ from .query import parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..entry import Entry
 
 
@@ -22,7 +24,7 @@ class RunsModel:
         self.manager = TmtManager(config=config)
         self.all: list[Entry] = []
         self.query = ""
-        self._predicate = None
+        self._predicate: Callable[[Entry], bool] | None = None
         self.sort_index = 0  # into sort_keys()
         self.reverse = False
         self.grouped = False

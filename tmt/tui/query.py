@@ -82,8 +82,8 @@ def _term(term: str) -> Callable[[Entry], bool]:
             value = e.metrics.get(metric, e.params.get(metric))
             if isinstance(wanted, float):
                 found = number(value)
-                return found is not None and bool(compare(found, wanted))
-            return bool(compare(str(value), wanted)) if value is not None else False
+                return found is not None and bool(compare(found, float(wanted)))
+            return bool(compare(str(value), str(wanted))) if value is not None else False
 
         return test
     return _name(term)

@@ -19,6 +19,7 @@ from .widgets import Chart, LazyWalker, Row
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
     from ..entry import Entry
@@ -52,7 +53,7 @@ class RunsView(urwid.WidgetWrap):
         self.listbox = urwid.ListBox(self.walker)
         self.status = urwid.Text("", wrap="clip")
         self.footer = urwid.AttrMap(self.status, "footer")
-        self.frame = urwid.Frame(self.listbox, footer=self.footer)
+        self.frame: urwid.Frame[Any, Any, Any] = urwid.Frame(self.listbox, footer=self.footer)
         self.prompt: SearchPrompt | None = None  # the ``/`` prompt, while it is open
         super().__init__(self.frame)
         self.update()
@@ -181,10 +182,13 @@ class RunsView(urwid.WidgetWrap):
         self.walker.refresh()
         self.set_status()
 
-    def render(self, size: tuple[int, int], focus: bool = False) -> urwid.Canvas:
+    def render(
+        self, size: tuple[()] | tuple[int] | tuple[int, int], focus: bool = False
+    ) -> urwid.Canvas:
         # As many metric columns as fit beside a readable name: on a narrow terminal the
         # name matters more than the third metric.
-        fit = max(0, min(3, (size[0] - self._FIXED - self._NAME_MIN) // self._METRIC))
+        columns = size[0] if size else 0
+        fit = max(0, min(3, (columns - self._FIXED - self._NAME_MIN) // self._METRIC))
         if fit != self.metric_columns:
             self.metric_columns = fit
             self.update()
@@ -330,7 +334,7 @@ class EmptyView(urwid.WidgetWrap):
 
 
 def _scroll(body: list[urwid.Widget], footer: str) -> urwid.Widget:
-    listbox = urwid.ListBox(urwid.SimpleFocusListWalker(body))
+    listbox = urwid.ListBox(urwid.SimpleFocusListWalker(body))  # type: ignore[arg-type]
     return urwid.Frame(listbox, footer=urwid.AttrMap(urwid.Text(footer, wrap="clip"), "footer"))
 
 
@@ -351,7 +355,7 @@ def _section(section: Section) -> list[urwid.Widget]:
     return out
 
 
-def _line(cells: list[tuple[int | None, Any]]) -> list[Any]:
+def _line(cells: Sequence[tuple[int | None, Any]]) -> list[Any]:
     """Markup for one line of fixed-width cells (the flexible one takes the rest... here, 24)."""
     markup: list[Any] = []
     for width, content in cells:

@@ -87,7 +87,7 @@ class Row(urwid.WidgetWrap):
     def selectable(self) -> bool:
         return True
 
-    def keypress(self, size: tuple[int], key: str) -> str:
+    def keypress(self, size: tuple[()] | tuple[int] | tuple[int, int], key: str) -> str:
         return key
 
 
@@ -114,8 +114,10 @@ class Chart(urwid.Widget):
     def rows(self, size: tuple[int], focus: bool = False) -> int:
         return len(self._lines(size[0]))
 
-    def render(self, size: tuple[int], focus: bool = False) -> urwid.Canvas:
-        (maxcol,) = size
+    def render(
+        self, size: tuple[()] | tuple[int] | tuple[int, int], focus: bool = False
+    ) -> urwid.Canvas:
+        maxcol = size[0] if size else 0
         markup: list[Any] = []
         for i, line in enumerate(self._lines(maxcol)):
             if i:
