@@ -84,7 +84,7 @@ class TestDates:
         assert db.get_entries_lower_than_date("2000-01-01") == []
 
     def test_a_date_it_cannot_read_is_a_clear_error(self, db) -> None:
-        with pytest.raises(ValueError, match="^date: cannot read 'soon' as a date"):
+        with pytest.raises(ValueError, match=r"^date: cannot read 'soon' as a date"):
             db.get_entries_greater_than_date("soon")
-        with pytest.raises(TypeError, match="^first: a date must be"):
+        with pytest.raises(TypeError, match=r"^first: a date must be"):
             db.get_entries_between_dates([2026], 0)

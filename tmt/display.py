@@ -45,7 +45,7 @@ _JSON_UNSAFE = re.compile(f"[{_OTHERS}]")  # JSON escapes the C0 controls itself
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
-def _escape(match: re.Match) -> str:
+def _escape(match: re.Match[str]) -> str:
     char = match.group()
     named = _NAMED.get(char)
     if named is not None:

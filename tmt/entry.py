@@ -59,11 +59,11 @@ class Entry:
     # Identity and description -------------------------------------------------------------
     @property
     def id(self) -> str:
-        return self._record["id"]
+        return str(self._record["id"])
 
     @property
     def name(self) -> str:
-        return self._record.get("name", "")
+        return str(self._record.get("name", ""))
 
     @property
     def description(self) -> str:
@@ -251,7 +251,7 @@ class Entry:
 
     @property
     def host(self) -> str:
-        return self._record.get("host", "")
+        return str(self._record.get("host", ""))
 
     @property
     def pid(self) -> int | None:

@@ -17,6 +17,10 @@ import warnings
 from . import jsonfile
 from .record import check
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 INDEX_SCHEMA = 3  # 3: records are checked (record.check) before they are cached
 RECORD_NAME = "run.json"
 ANNOTATIONS_NAME = "annotations.json"
@@ -28,7 +32,7 @@ MAX_RECORD = 64 * 1024 * 1024
 MAX_INDEX = 4 * 1024 * 1024 * 1024
 
 
-def load_records(runs_dir: str, index_path: str) -> list[dict]:
+def load_records(runs_dir: str, index_path: str) -> list[dict[str, Any]]:
     """Every readable run record under ``runs_dir``, in no particular order.
 
     Refreshes the index at ``index_path`` when anything changed, if the store is writable.
@@ -41,7 +45,7 @@ def load_records(runs_dir: str, index_path: str) -> list[dict]:
     except FileNotFoundError:
         return []
     cache = _read_index(index_path)
-    fresh: dict[str, dict] = {}
+    fresh: dict[str, dict[str, Any]] = {}
     changed = False
     now_ns = time.time_ns()
     for entry in entries:
@@ -80,7 +84,7 @@ def load_records(runs_dir: str, index_path: str) -> list[dict]:
     return [item["record"] for item in fresh.values()]
 
 
-def read_run(run_dir: str, name: str) -> dict | None:
+def read_run(run_dir: str, name: str) -> dict[str, Any] | None:
     """The record of the run in ``run_dir``, checked, with its annotations applied; ``None`` if
     there is none or it cannot be read (with a warning naming the file)."""
     record = _read_record(os.path.join(run_dir, RECORD_NAME), name)
@@ -94,7 +98,7 @@ def read_run(run_dir: str, name: str) -> dict | None:
     return record
 
 
-def read_annotations(run_dir: str) -> dict:
+def read_annotations(run_dir: str) -> dict[str, Any]:
     """The tags and note people added to the run in ``run_dir`` (``{}`` if none): only the
     fields that have their type; an unreadable file is ignored with a warning."""
     path = os.path.join(run_dir, ANNOTATIONS_NAME)
@@ -105,7 +109,7 @@ def read_annotations(run_dir: str) -> dict:
     except (OSError, ValueError) as exc:
         warnings.warn(f"{path}: unreadable annotations ignored: {exc}", stacklevel=5)
         return {}
-    found: dict = {}
+    found: dict[str, Any] = {}
     if isinstance(notes, dict):
         if isinstance(notes.get("tags"), list):
             found["tags"] = [t for t in notes["tags"] if isinstance(t, str)]
@@ -114,7 +118,7 @@ def read_annotations(run_dir: str) -> dict:
     return found
 
 
-def _read_record(path: str, name: str) -> dict | None:
+def _read_record(path: str, name: str) -> dict[str, Any] | None:
     try:
         record = jsonfile.read(path, MAX_RECORD)
     except (FileNotFoundError, NotADirectoryError):
@@ -133,7 +137,7 @@ def _read_record(path: str, name: str) -> dict | None:
     return record
 
 
-def _read_index(path: str) -> dict[str, dict]:
+def _read_index(path: str) -> dict[str, dict[str, Any]]:
     try:
         data = jsonfile.read(path, MAX_INDEX)
     except (OSError, ValueError):
@@ -144,7 +148,7 @@ def _read_index(path: str) -> dict[str, dict]:
     return runs if isinstance(runs, dict) else {}
 
 
-def _write_index(path: str, runs: dict[str, dict]) -> None:
+def _write_index(path: str, runs: dict[str, dict[str, Any]]) -> None:
     # Not fsynced: losing the index only costs one slower listing.
     try:
         text = jsonfile.dumps_compact({"schema": INDEX_SCHEMA, "runs": runs})

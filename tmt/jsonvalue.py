@@ -33,7 +33,9 @@ _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 MARKERS = frozenset(("$float", "$decimal", "$repr", "$dict"))
 
 
-def key_text(key: Any, data: dict, done: dict, where: str, problems: list[str]) -> str:
+def key_text(
+    key: Any, data: dict[str, Any], done: dict[str, Any], where: str, problems: list[str]
+) -> str:
     """A dict key that is not a string, as text: ``str`` of a number, else its repr; and, if
     that text is a key of ``data`` too (``1`` and ``"1"``), ``"1 (int)"``."""
     if isinstance(key, (int, float, bool)) or _is_numpy_scalar(key):
@@ -46,7 +48,7 @@ def key_text(key: Any, data: dict, done: dict, where: str, problems: list[str]) 
     return text
 
 
-def escape_markers(data: dict) -> dict:
+def escape_markers(data: dict[str, Any]) -> dict[str, Any]:
     """``data`` as written, wrapped if it would read back as a marker rather than a dict."""
     if len(data) == 1 and next(iter(data)) in MARKERS:
         return {"$dict": data}

@@ -8,11 +8,15 @@ import warnings
 from . import jsonfile
 from .record import MAX_TIME, SCHEMA_VERSION, check, stored_path
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: The largest 0.1.x database read, in bytes.
 MAX_LEGACY_DB = 1024 * 1024 * 1024
 
 
-def read_legacy_db(path: str, tmt_dir: str) -> list[dict]:
+def read_legacy_db(path: str, tmt_dir: str) -> list[dict[str, Any]]:
     """The runs in the 0.1.x database at ``path`` as records, oldest first; none if it is absent.
 
     Sub-entries (0.1.x's ``other_runs``) become runs of their own, whose ``parent`` is the
@@ -32,7 +36,7 @@ def read_legacy_db(path: str, tmt_dir: str) -> list[dict]:
         warnings.warn(f"{path}: not a tmt 0.1.x database (no 'data' list); skipped", stacklevel=3)
         return []
     project = os.path.dirname(os.path.normpath(tmt_dir))
-    records: list[dict] = []
+    records: list[dict[str, Any]] = []
     skipped: list[str] = []
     for number, entry in enumerate(entries):
         _convert(entry, None, project, tmt_dir, records, f"entry {number}", skipped)
@@ -49,7 +53,7 @@ def _convert(
     parent: str | None,
     project: str,
     tmt_dir: str,
-    out: list,
+    out: list[Any],
     where: str,
     skipped: list[str],
 ) -> None:
@@ -72,7 +76,9 @@ def _convert(
         _convert(child, record["id"], project, tmt_dir, out, child_where, skipped)
 
 
-def _record(entry: dict, parent: str | None, project: str, tmt_dir: str) -> dict:
+def _record(
+    entry: dict[str, Any], parent: str | None, project: str, tmt_dir: str
+) -> dict[str, Any]:
     created = _seconds(entry.get("date_created"), "date_created") or 0.0
     saved = _seconds(entry.get("date_saved"), "date_saved")
     metrics = {
@@ -119,7 +125,7 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _list(value: object) -> list:
+def _list(value: object) -> list[Any]:
     return value if isinstance(value, list) else []
 
 

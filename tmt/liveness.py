@@ -16,6 +16,10 @@ import os
 import re
 import time
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 #: How often a running run rewrites its heartbeat, in seconds.
 HEARTBEAT_INTERVAL = 30.0
 #: A run on another machine whose heartbeat is older than this is reported as crashed.
@@ -50,7 +54,7 @@ _TEMP = re.compile(r"\.tmt-([0-9a-f]{8})-(\d+)-(\d+)\.[0-9a-f]{8}\.tmp")
 # The names temporary files had before they said who owned them (a record's, a result's, the
 # last link's): judged by age alone.
 _OLD_TEMP = re.compile(r".+\.\d+\.[0-9a-f]{8}\.tmp|\.[^.]+\.\d+\.[0-9a-f]{8}")
-_owner: list = [0, ""]  # [pid, "<machine>-<pid>-<start>"] of this process, made on first use
+_owner: list[Any] = [0, ""]  # [pid, "<machine>-<pid>-<start>"] of this process, made on first use
 
 
 def this_host() -> str:
@@ -104,7 +108,7 @@ def _stat_fields(pid: int) -> list[bytes] | None:
     return stat[stat.rfind(b")") + 2 :].split()
 
 
-def same_machine(record: dict) -> bool:
+def same_machine(record: dict[str, Any]) -> bool:
     """Whether the run of ``record`` ran on this machine, in this PID namespace: only then
     does its pid say anything. Records written before namespaces were recorded are taken to
     be of this machine when their host name is."""
@@ -117,7 +121,7 @@ def same_machine(record: dict) -> bool:
     return True
 
 
-def effective_status(record: dict, now: float | None = None) -> str:
+def effective_status(record: dict[str, Any], now: float | None = None) -> str:
     """The status to show for ``record``: ``crashed`` for a running run whose process is gone.
 
     On this machine the process is checked directly; a run of another machine (or of another

@@ -123,7 +123,7 @@ class TmtManager:
     # Many runs at once ---------------------------------------------------------------------
     def runs(
         self,
-        name: str | re.Pattern | None = None,
+        name: str | re.Pattern[str] | None = None,
         since: Any = None,
         until: Any = None,
         status: str | Iterable[str] | None = None,
@@ -257,7 +257,7 @@ class TmtManager:
         record = self.store.record(run_id)
         return None if record is None else self._build(record)
 
-    def _build(self, record: dict) -> Entry:
+    def _build(self, record: dict[str, Any]) -> Entry:
         store = self.store
         run_dir = None if record.get("legacy") else store.run_dir(record["id"])
         return Entry(record, store.root, run_dir, self.config.snapshot_target)

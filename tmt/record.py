@@ -192,14 +192,14 @@ def _fits(value: Any, fields: dict[str, tuple[type, ...]], required: bool = Fals
     return True
 
 
-def _is_marker(value: dict) -> bool:
+def _is_marker(value: dict[str, Any]) -> bool:
     """Whether an object would read back as a value (a marker), not as an object."""
     return len(value) == 1 and next(iter(value)) in ("$float", "$decimal", "$repr")
 
 
-def _too_deep(value: dict) -> bool:
+def _too_deep(value: dict[str, Any]) -> bool:
     """Whether JSON data nests more than ``MAX_DEPTH`` levels of objects and lists."""
-    level: list = [value]
+    level: list[Any] = [value]
     for _ in range(MAX_DEPTH):  # one level of containers at a time
         level = [
             child

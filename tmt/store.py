@@ -29,6 +29,7 @@ from .record import ANNOTATIONS_SCHEMA
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
+    from typing import Any
 
     from .config import Configs
 
@@ -75,7 +76,7 @@ class Store:
     def results_dir(self, run_id: str) -> str:
         return os.path.join(self.results_root, run_id)
 
-    def write_record(self, record: dict, durable: bool = True) -> None:
+    def write_record(self, record: dict[str, Any], durable: bool = True) -> None:
         """Atomically replace the record of run ``record["id"]``."""
         path = os.path.join(self.runs_dir, record["id"], RECORD_NAME)
         jsonfile.write_atomic(path, record, durable)
@@ -111,7 +112,7 @@ class Store:
         return tags
 
     # Reading ------------------------------------------------------------------------------
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         """Every run record, 0.1.x ones included, oldest first."""
         records = load_records(self.runs_dir, self.index_path)
         records.sort(key=_start_time)
@@ -120,7 +121,7 @@ class Store:
             records = sorted(legacy + records, key=_start_time)
         return records
 
-    def record(self, run_id: str) -> dict | None:
+    def record(self, run_id: str) -> dict[str, Any] | None:
         """The record of run ``run_id``, read straight from its file (or from a 0.1.x
         database); ``None`` if there is no such run."""
         if run_id and "/" not in run_id and not run_id.startswith("."):
@@ -162,6 +163,6 @@ def _annotations_lock(run_dir: str) -> Iterator[None]:
             os.close(fd)
 
 
-def _start_time(record: dict) -> float:
+def _start_time(record: dict[str, Any]) -> float:
     value = record.get("start_time")
     return value if isinstance(value, (int, float)) else 0.0
