@@ -20,6 +20,8 @@ def parse_when(value: object, now: float | None = None) -> float:
         return value.timestamp()
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day).timestamp()
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # a numpy number: a column of seconds from pandas, say
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, str):

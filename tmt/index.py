@@ -76,8 +76,8 @@ def load_records(runs_dir: str, index_path: str) -> list[dict[str, Any]]:
         if record is None:
             continue  # a run being created, or not a run folder
         stored_key = None if racy else key
-        if cached is None or cached.get("key") != stored_key:
-            changed = True
+        if cached is None or cached.get("key") != stored_key or cached.get("record") != record:
+            changed = True  # new, changed, or an entry whose record was damaged: rewritten
         fresh[name] = {"key": stored_key, "record": record}
     if changed or len(fresh) != len(cache):
         _write_index(index_path, fresh)
