@@ -211,8 +211,8 @@ class TestHeartbeat:
         """While the function runs, the heartbeat thread keeps rewriting heartbeat_time."""
         code = (
             "import glob, json, time\n"
-            "import tmt.run\n"
-            "tmt.run.HEARTBEAT_INTERVAL = 0.1\n"
+            "import tmt.activerun\n"
+            "tmt.activerun.HEARTBEAT_INTERVAL = 0.1\n"
             "from tmt import tmt_recorder\n"
             "def work():\n"
             "    time.sleep(0.6)\n"

@@ -10,9 +10,12 @@ import numpy as np
 import pytest
 
 from tmt import (
+    ArgumentError,
+    ArgumentTypeError,
     DuplicatedNameError,
     DuplicatePolicy,
     DuplicateStrategy,
+    TmtError,
     TmtManager,
     tmt_recorder,
 )
@@ -225,6 +228,32 @@ class TestDecoratedCallables:
     def test_name_must_be_a_non_empty_string(self, name) -> None:
         with pytest.raises(ValueError, match="name must be a non-empty string"):
             tmt_recorder(name=name)
+
+
+class TestArguments:
+    """A bad argument is refused when the function is decorated, as a TmtError that is also
+    the ValueError or TypeError Python would raise."""
+
+    @pytest.mark.parametrize(
+        ("arguments", "error", "message"),
+        [
+            ({"name": print}, ArgumentTypeError, "needs an experiment name"),
+            ({"name": ""}, ArgumentError, "name must be a non-empty string"),
+            ({"name": "x", "description": 3}, ArgumentTypeError, "description must be a string"),
+            (
+                {"name": "x", "duplicate_strategy": DuplicatePolicy.DONT_ALLOW},
+                ArgumentTypeError,
+                "duplicate_strategy must be a DuplicateStrategy, got <DuplicatePolicy.DONT",
+            ),
+            ({"name": "x", "config_path": 3}, ArgumentTypeError, "config_path must be a path"),
+            ({"name": "x", "tags": [""]}, ArgumentError, "tags must be non-empty strings"),
+        ],
+        ids=["bare", "name", "description", "duplicate_strategy", "config_path", "tags"],
+    )
+    def test_refused_with_a_tmt_error(self, arguments: dict, error: type, message: str) -> None:
+        with pytest.raises(error, match=message) as caught:
+            tmt_recorder(**arguments)
+        assert isinstance(caught.value, TmtError)
 
 
 class TestDuplicateStrategy:

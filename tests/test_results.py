@@ -65,6 +65,36 @@ class TestSaving:
         train()
         assert [r["name"] for r in records(project)[0]["results"]] == ["threaded"]
 
+    def test_a_save_begun_while_the_run_was_live_is_listed_when_it_completes(
+        self, project: Path
+    ) -> None:
+        """Even after the run ended: its file is there, and an unlisted one would be deleted
+        by a clean-up."""
+        started, release = threading.Event(), threading.Event()
+
+        def slow_save(obj, path: str) -> None:
+            started.set()
+            release.wait(30)
+            Path(path).write_text("late")
+
+        saver = threading.Thread(
+            target=tmt_save, args=(1, "late"), kwargs={"custom_save": slow_save}
+        )
+
+        @tmt_recorder(name="x")
+        def train():
+            saver.start()
+            started.wait(30)
+            return {"acc": 1}
+
+        train()
+        assert records(project)[0]["results"] == []
+        release.set()
+        saver.join(30)
+        (record,) = records(project)
+        assert [r["name"] for r in record["results"]] == ["late"]
+        assert record["status"] == "finished" and record["metrics"] == {"acc": 1}
+
     def test_the_record_lists_a_result_as_soon_as_it_is_saved(self, project: Path) -> None:
         """A run that dies after saving still lists what it saved."""
         seen = []

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tmt import NotInRunError, TmtManager, tmt_log, tmt_recorder
+from tmt import ArgumentTypeError, NotInRunError, TmtError, TmtManager, tmt_log, tmt_recorder
+from tmt.series import SeriesWriter
 
 from conftest import REPO
 
@@ -114,9 +115,40 @@ class TestLogging:
         assert sys.stdout is original
         assert TmtManager().last().status == "failed"
 
+    @pytest.mark.parametrize("how", ["one", "several"])
+    def test_a_step_given_as_a_numpy_int_or_a_whole_float_is_an_int(self, project, how) -> None:
+        """Counted on from there, and written as a whole number."""
+
+        def log(value: float, step=None) -> None:
+            if how == "one":
+                tmt_log("x", value, step=step)
+            else:
+                tmt_log({"x": value}, step=step)
+
+        tmt_recorder(name="s")(lambda: [log(1, np.int64(5)), log(2), log(3, 7.0), log(4)])()
+        assert entry("s").series("x").steps == [5, 6, 7, 8]
+        lines = (Path(entry("s").run_dir) / "metrics.csv").read_text().splitlines()
+        assert [line.split(",")[1] for line in lines[1:]] == ["5", "6", "7", "8"]
+
     def test_a_fractional_step_is_refused(self, project: Path) -> None:
         with pytest.raises(TypeError, match="must be a whole number"):
             tmt_recorder(name="s")(lambda: tmt_log("x", 1, step=1.5))()
+
+    @pytest.mark.parametrize(
+        "call",
+        [
+            lambda: tmt_log("x", "1"),
+            lambda: tmt_log("x", 1, step="2"),
+            lambda: tmt_log({1: 1}),
+            lambda: tmt_log({"x": 1}, 2),
+            lambda: tmt_log(["x"], 1),
+        ],
+        ids=["value", "step", "name", "dict and value", "list"],
+    )
+    def test_a_bad_argument_is_a_tmt_error_and_a_type_error(self, project, call) -> None:
+        with pytest.raises(ArgumentTypeError) as caught:
+            tmt_recorder(name="s")(call)()
+        assert isinstance(caught.value, TmtError) and isinstance(caught.value, TypeError)
 
     def test_outside_a_run(self, project: Path) -> None:
         with pytest.raises(NotInRunError, match=r"tmt_log\(\) must be called inside a run"):
@@ -225,3 +257,146 @@ class TestConcurrentRuns:
         for run in TmtManager().db.get_entries_by_name("t"):
             expected = 1.0 if run.metrics["tag"] == "a" else 2.0
             assert run.series("v").values == [expected] * 100
+
+
+class TestMessages:
+    def test_a_name_with_a_value_and_a_dict_is_refused(self, project: Path) -> None:
+        with pytest.raises(ArgumentTypeError, match="pass either a name and a value, or a dict"):
+            tmt_recorder(name="s")(lambda: tmt_log({"x": 1}, 2))()
+
+    @pytest.mark.parametrize(
+        ("value", "shown"), [("a" * 58, repr("a" * 58)), ("a" * 59, repr("a" * 59)[:59] + "…")]
+    )
+    def test_a_value_is_shown_up_to_60_characters(self, project, value, shown) -> None:
+        with pytest.raises(ArgumentTypeError) as refused:
+            tmt_recorder(name="s")(lambda: tmt_log("x", value))()
+        assert str(refused.value).endswith(f"got str {shown}")
+
+    def test_an_unprintable_value_is_said_so(self, project: Path) -> None:
+        class Unprintable:
+            def __repr__(self) -> str:
+                raise RuntimeError
+
+        with pytest.raises(ArgumentTypeError, match=r"got Unprintable \(unprintable\)$"):
+            tmt_recorder(name="s")(lambda: tmt_log("x", Unprintable()))()
+
+
+class TestSeriesWriter:
+    """What the run's ending relies on: close writes the rest, closes the file and says what
+    was lost; after it, nothing more is written."""
+
+    def test_close_writes_the_rest_and_closes_the_file(self, tmp_path: Path) -> None:
+        writer = SeriesWriter(str(tmp_path))
+        writer.log("loss", 1.0, None, 0.0)
+        writer.flush()
+        file = writer.file
+        writer.log("loss", 2.0, None, 0.0)
+        assert writer.close() is None  # nothing lost
+        assert file is not None and file.closed
+        assert (tmp_path / "metrics.csv").read_text().count("loss,") == 2
+
+    def test_after_close_nothing_more_is_written(self, tmp_path: Path) -> None:
+        writer = SeriesWriter(str(tmp_path))
+        writer.log("loss", 1.0, None, 0.0)
+        writer.close()
+        writer.log("loss", 2.0, None, 0.0)  # a thread that had not seen the run end
+        writer.flush()
+        assert writer.file is None
+        assert (tmp_path / "metrics.csv").read_text().count("loss,") == 1
+
+    def test_what_cannot_be_written_is_counted_and_said_by_close(self, tmp_path: Path) -> None:
+        writer = SeriesWriter(str(tmp_path / "gone"))
+        for step in range(3):
+            writer.log("loss", 1.0, step, 0.0)
+        writer.flush()
+        writer.log("loss", 2.0, None, 0.0)
+        assert writer.close() == "4 logged values (No such file or directory)"
+
+    def test_a_writer_without_a_folder_checks_and_counts_and_keeps_nothing(self) -> None:
+        writer = SeriesWriter(None)
+        writer.log("loss", 1, None, 0.0)
+        with pytest.raises(ArgumentTypeError):
+            writer.log("loss", "1", None, 0.0)
+        writer.flush()
+        assert writer.steps == {"loss": 1} and writer.last == {} and writer.close() is None
+
+
+class TestForkedChild:
+    """A process forked inside a run (a data loader's worker, a pool's) never writes the run's
+    series: only the run's own process does."""
+
+    pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+
+    def test_tmt_log_in_a_forked_child_is_refused(self, project: Path, run_python) -> None:
+        out = run_python(
+            """
+            import os
+            from tmt import NotInRunError, tmt_log, tmt_recorder
+
+            @tmt_recorder(name="forker")
+            def train():
+                tmt_log("loss", 1.0)
+                pid = os.fork()
+                if pid == 0:
+                    try:
+                        tmt_log("loss", 99.0)
+                        tmt_log({"loss": 99.0})
+                    except NotInRunError as exc:
+                        print("refused:", exc, flush=True)
+                    os._exit(0)
+                os.waitpid(pid, 0)
+                tmt_log("loss", 2.0)
+
+            train()
+            """
+        )
+        assert out.stdout.startswith("refused: tmt_log() was called in a child process of run")
+        assert entry("forker").series("loss").values == [1.0, 2.0]
+
+    def test_values_queued_at_the_fork_are_written_once(self, project: Path, run_python) -> None:
+        """The child, leaving through the recorded function as the parent will, writes none
+        of the values the parent had queued, nor the record."""
+        run_python(
+            """
+            import os
+            from tmt import tmt_log, tmt_recorder
+
+            @tmt_recorder(name="forker")
+            def train():
+                for step in range(3):
+                    tmt_log("loss", float(step))  # queued: written within the second
+                pid = os.fork()
+                if pid == 0:
+                    return "child"
+                os.waitpid(pid, 0)
+                return {"who": "parent"}
+
+            if train() == "child":
+                os._exit(0)
+            """
+        )
+        run = entry("forker")
+        assert run.series("loss").values == [0.0, 1.0, 2.0]
+        assert run.metrics == {"loss": 2.0, "who": "parent"} and run.status == "finished"
+
+    def test_a_writer_flushed_in_a_forked_child_writes_nothing(self, project, run_python) -> None:
+        out = run_python(
+            """
+            import os
+            from tmt.series import SeriesWriter
+
+            writer = SeriesWriter(".")
+            writer.log("loss", 1.0, None, 0.0)
+            pid = os.fork()
+            if pid == 0:
+                writer.log("loss", 2.0, None, 0.0)
+                writer.flush()
+                writer.close()
+                os._exit(0)
+            os.waitpid(pid, 0)
+            print(os.path.exists("metrics.csv"))
+            writer.close()
+            print(open("metrics.csv").read().count("loss,"))
+            """
+        )
+        assert out.stdout.split() == ["False", "1"]

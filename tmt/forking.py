@@ -26,7 +26,7 @@ def hold_locks_across_fork(
     each once it is held); in the child, give each a new lock and call ``in_child`` on it."""
     if not hasattr(os, "register_at_fork"):
         return
-    held: list = []
+    held: list[Any] = []
 
     def acquire() -> None:
         held[:] = list(objects())

@@ -4,11 +4,11 @@ while still shown live.
 One tee per stream stands in for ``sys.stdout`` and ``sys.stderr`` while any run of the process
 is active, and the original streams are put back when the last one ends (unless something
 replaced the tee meanwhile, in which case it stays and only passes writes through). Each
-write is copied to the runs its thread belongs to, as ``route`` says (the run's own module
-knows), so runs in concurrent threads each keep their own output. Copies are cut at
-``MAX_OUTPUT`` characters; a copy that cannot be written (a full disk) stops, and says what it
-lost, and never raises into the program. Output written to the file descriptors directly (C
-extensions, subprocesses) is not captured.
+write is copied to the runs its thread belongs to, as ``route`` says (the LIVE runs of the
+thread: :func:`tmt.activerun.output_targets`), so runs in concurrent threads each keep their
+own output. Copies are cut at ``MAX_OUTPUT`` characters; a copy that cannot be written (a full
+disk) stops, and says what it lost, and never raises into the program. Output written to the
+file descriptors directly (C extensions, subprocesses) is not captured.
 """
 
 from __future__ import annotations

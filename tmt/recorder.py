@@ -9,25 +9,26 @@ import time
 import warnings
 
 from . import __version__, output
-from .config import Configs
-from .environment import PackagesProbe, describe
-from .errors import DuplicatedNameError, StoreError
-from .gitinfo import GitProbe
-from .liveness import machine, process_start, this_host
-from .output import RunOutput
-from .params import call_params, signature_of
-from .record import SCHEMA_VERSION, absolute_path, check_tags, stored_path
-from .run import (
+from .activerun import (
     ActiveRun,
     activate,
     deactivate,
-    enclosing_run,
     enter_disabled,
     iso_time,
     leave_disabled,
     output_targets,
     register,
+    run_to_nest_in,
 )
+from .config import Configs
+from .duplicates import DuplicateStrategy
+from .environment import PackagesProbe, describe
+from .errors import ArgumentError, ArgumentTypeError, DuplicatedNameError, StoreError
+from .gitinfo import GitProbe
+from .liveness import machine, process_start, this_host
+from .output import RunOutput
+from .params import call_params, signature_of
+from .record import SCHEMA_VERSION, absolute_path, check_tags, stored_path
 from .series import SeriesWriter
 from .store import Store
 from .termination import hold_interrupts, release_interrupts
@@ -35,9 +36,8 @@ from .termination import hold_interrupts, release_interrupts
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from inspect import Signature
     from typing import Any, Callable, TypeVar
-
-    from .duplicates import DuplicateStrategy
 
     F = TypeVar("F", bound=Callable[..., Any])
 
@@ -70,25 +70,37 @@ def tmt_recorder(
     folder is used when it exists. ``save_on_exception`` is accepted for tmt 0.1.x code: failed
     runs are always recorded. ``duplicate_strategy`` is described in :mod:`tmt.duplicates`.
     ``tags`` label the run. ``enabled=False``, or ``TMT_DISABLE=1`` in the environment, runs the
-    function without recording anything (``tmt_save`` and ``tmt_log`` then do nothing).
+    function without recording anything (``tmt_save`` and ``tmt_log`` then keep nothing;
+    ``tmt_log`` still refuses what is not a number, as it would recording).
     Works on functions, methods and ``async def`` functions.
     """
     if callable(name) and not isinstance(name, str):
-        raise TypeError("tmt_recorder needs an experiment name: use @tmt_recorder(name='...')")
+        raise ArgumentTypeError(
+            "tmt_recorder needs an experiment name: use @tmt_recorder(name='...')"
+        )
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"tmt_recorder: name must be a non-empty string, got {name!r}")
+        raise ArgumentError(f"tmt_recorder: name must be a non-empty string, got {name!r}")
     if not isinstance(description, str):
-        raise TypeError(
+        raise ArgumentTypeError(
             f"tmt_recorder: description must be a string, got {type(description).__name__}"
+        )
+    if duplicate_strategy is not None and not isinstance(duplicate_strategy, DuplicateStrategy):
+        raise ArgumentTypeError(
+            "tmt_recorder: duplicate_strategy must be a DuplicateStrategy, "
+            f"got {duplicate_strategy!r}"
         )
     tag_list = check_tags(tags, "tmt_recorder")
     if config_path is not None:
+        if not isinstance(config_path, (str, os.PathLike)):
+            raise ArgumentTypeError(
+                f"tmt_recorder: config_path must be a path, got {type(config_path).__name__}"
+            )
         config_path = os.path.abspath(os.fspath(config_path))
 
     def decorate(func: F) -> F:
-        signature: list = []  # computed on the first call: inspect is slow to import
+        signature: list[Signature | None] = []  # on the first call: inspect is slow to import
 
-        def start(args: tuple, kwargs: dict) -> ActiveRun:
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> ActiveRun:
             if not signature:
                 signature.append(signature_of(func))
             params = call_params(signature[0], args, kwargs)
@@ -103,7 +115,7 @@ def tmt_recorder(
             @functools.wraps(func)
             async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                 if not enabled or _disabled_by_environment():
-                    token = enter_disabled()
+                    token = enter_disabled(SeriesWriter(None))
                     try:
                         return await func(*args, **kwargs)
                     finally:
@@ -132,7 +144,7 @@ def tmt_recorder(
         @functools.wraps(func)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not enabled or _disabled_by_environment():
-                token = enter_disabled()
+                token = enter_disabled(SeriesWriter(None))
                 try:
                     return func(*args, **kwargs)
                 finally:
@@ -162,9 +174,10 @@ def tmt_recorder(
 
 
 def end_run(run: ActiveRun, exc: BaseException | None, returned: Any = None) -> None:
-    """Deactivate the run and complete its record: failed with ``exc``, or finished with what
-    the function ``returned``. A Ctrl-C pressed meanwhile (a second one, usually) is held back
-    until the record is written, then raised. Ending a run twice does nothing more."""
+    """Make the run current no more and end it (see :mod:`tmt.activerun`): failed with
+    ``exc``, or finished with what the function ``returned``. A Ctrl-C pressed meanwhile (a
+    second one, usually) is held back until the record is written, then raised. Ending a run
+    twice does nothing more."""
     held = hold_interrupts()
     try:
         deactivate(run)
@@ -191,7 +204,7 @@ def start_run(
     """
     config = Configs.load(config_path)
     store = Store(config)
-    enclosing = enclosing_run()
+    enclosing = run_to_nest_in()
     parent = _parent_for(store, name, strategy) if strategy is not None else None
     if parent is None and enclosing is not None:
         parent = enclosing.id
@@ -295,8 +308,7 @@ def _begin(
         "tmt_version": __version__,
     }
     same_process = enclosing is not None and enclosing.pid == pid
-    run = ActiveRun(store, record, parent=enclosing if same_process else None)
-    run.series = SeriesWriter(run_dir)
+    run = ActiveRun(store, record, SeriesWriter(run_dir), enclosing if same_process else None)
     made.append(run)
     register(run)  # a SIGTERM from here on records it as terminated
     if unrecorded is not None:
@@ -317,7 +329,7 @@ def _begin(
     if environment["packages"] is None and packages is not None:  # listed in the background
         _note_packages(ready, packages.path)
         probe = packages
-        run.on_end.append(lambda: _note_packages(ready, probe.result(timeout=10.0)))
+        run.gathering.append(lambda: _note_packages(ready, probe.result(timeout=10.0)))
     if updates:
         run.update(**updates)
     captured = RunOutput(run_dir)
@@ -346,7 +358,7 @@ def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> str | N
     ids = {r["id"] for r in same_name}
     if strategy.parent_id in ids:
         return strategy.parent_id
-    newest = same_name[-1]["id"]
+    newest: str = same_name[-1]["id"]
     if len(same_name) > 1:
         warnings.warn(
             f"tmt_recorder: {len(same_name)} runs of {name!r} exist and no valid parent_id was "
@@ -446,7 +458,7 @@ def _git_probe(source: str) -> GitProbe | None:
         folder = up
 
 
-def _inherited_git(parent: ActiveRun) -> dict | None:
+def _inherited_git(parent: ActiveRun) -> dict[str, Any] | None:
     git = parent.record.get("git")
     if not git:
         return None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from .activerun import ActiveRun, checked_run
 from .errors import DuplicatedNameError, ResultNameError, StoreError
-from .run import current_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -31,9 +31,9 @@ def tmt_save(
     Raises ``NotInRunError`` outside a run, ``DuplicatedNameError`` for a name already saved,
     ``ResultNameError`` for a name that is not a plain file name.
     """
-    run = current_run("tmt_save")
+    run = checked_run("tmt_save")
     _check_name(name)
-    if run.disabled:  # recording is off (TMT_DISABLE=1): nothing is saved
+    if not isinstance(run, ActiveRun):  # a DisabledRun: recording is off, nothing is saved
         return ""
     if run.unrecorded is not None:  # saved, it would be listed nowhere, and cleaned up later
         raise StoreError(

@@ -63,7 +63,7 @@ def hold_interrupts() -> Any:
         previous = signal.getsignal(signal.SIGINT)
         if previous in (signal.SIG_IGN, None):
             return None
-        held: list = []
+        held: list[FrameType | None] = []
         signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     except (OSError, ValueError):
         return None
