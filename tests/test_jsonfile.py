@@ -93,3 +93,77 @@ class TestNames:
         (name,) = seen
         assert name.startswith(".") and is_temp_name(name) and len(name) < 60
         assert not is_debris(name, 0.0)  # its writer, this process, is alive
+
+
+class TestCompactJson:
+    """Caches are written as compact, strict JSON."""
+
+    def test_no_spaces_between_items(self) -> None:
+        assert jsonfile.dumps_compact({"a": [1, 2], "é": "ü"}) == '{"a":[1,2],"é":"ü"}'
+
+    def test_nan_is_refused(self) -> None:
+        with pytest.raises(ValueError):
+            jsonfile.dumps_compact({"v": float("nan")})
+
+
+class TestDurability:
+    """By default a write reaches the disk (file and folder) before it returns."""
+
+    def test_the_file_and_its_folder_are_flushed(self, tmp_path: Path, monkeypatch) -> None:
+        flushed: list[int] = []
+        real_fsync = os.fsync
+        monkeypatch.setattr(os, "fsync", lambda fd: (flushed.append(fd), real_fsync(fd))[1])
+        jsonfile.write_atomic(str(tmp_path / "r.json"), {"v": 1})
+        assert len(flushed) == 2
+        flushed.clear()
+        jsonfile.write_atomic(str(tmp_path / "r.json"), {"v": 2}, durable=False)
+        assert flushed == []
+
+
+class TestSymbolicLinks:
+    """A symbolic link is refused unless ``follow_symlinks``, even one to a regular file."""
+
+    @pytest.fixture
+    def link(self, tmp_path: Path) -> str:
+        (tmp_path / "real.json").write_text('{"v": 1}')
+        os.symlink(tmp_path / "real.json", tmp_path / "link.json")
+        return str(tmp_path / "link.json")
+
+    def test_refused_by_default_with_the_reason(self, link: str) -> None:
+        for read in (jsonfile.read, lambda p: jsonfile.read_text(p, 100)):
+            with pytest.raises(OSError, match="a symbolic link, not a file tmt wrote"):
+                read(link)
+        with pytest.raises(OSError, match="a symbolic link, not a file tmt wrote"):
+            jsonfile.open_regular(link)
+
+    def test_followed_on_request(self, link: str) -> None:
+        assert jsonfile.read(link, follow_symlinks=True) == {"v": 1}
+        assert jsonfile.read_bytes(link, 100, follow_symlinks=True) == b'{"v": 1}'
+        assert jsonfile.read_text(link, 100, follow_symlinks=True) == '{"v": 1}'
+        os.close(jsonfile.open_regular(link, follow_symlinks=True))
+
+
+class TestKinds:
+    def test_a_folder_is_named_in_the_refusal(self, tmp_path: Path) -> None:
+        """The error says what the path is instead of a file."""
+        with pytest.raises(OSError, match=r"not a regular file \(a folder\)"):
+            jsonfile.read(str(tmp_path))
+
+
+class TestCapWhileReading:
+    """The cap holds for files whose size is not known in advance (it counts what is read)."""
+
+    def test_a_file_reporting_no_size_is_capped(self) -> None:
+        path = "/proc/self/status"  # a regular file whose st_size is 0
+        assert os.stat(path).st_size == 0
+        content = jsonfile.read_bytes(path, 1 << 20)
+        assert content.startswith(b"Name:")
+        with pytest.raises(OSError, match="larger than 10 bytes"):
+            jsonfile.read_bytes(path, 10)
+
+    def test_one_byte_over_the_cap_is_refused(self) -> None:
+        path = "/proc/self/cmdline"  # stable for this process, st_size 0
+        size = len(jsonfile.read_bytes(path, 1 << 20))
+        assert jsonfile.read_bytes(path, size) != b""
+        with pytest.raises(OSError, match=f"larger than {size - 1:,} bytes"):
+            jsonfile.read_bytes(path, size - 1)

@@ -147,3 +147,158 @@ class TestSubclassesOfPlainValues:
 
         for value in (Decimal("0.10"), math.nan, -math.inf, 2**20000, np.float32(0.5), Path("a/b")):
             assert summarise(value) == to_json(value, "v", [])
+
+
+def nested_lists(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+class TestLimits:
+    """What a reader would not read back is stored as its repr, and reported."""
+
+    def test_nesting_up_to_the_limit_is_kept(self) -> None:
+        from tmt.record import MAX_DEPTH
+
+        assert roundtrip(nested_lists(MAX_DEPTH - 1)) == (nested_lists(MAX_DEPTH - 1), [])
+
+    def test_nesting_past_the_limit_is_a_repr(self) -> None:
+        from tmt.record import MAX_DEPTH
+
+        problems: list[str] = []
+        stored = to_json(nested_lists(MAX_DEPTH), "v", problems)
+        innermost = stored
+        for _ in range(MAX_DEPTH - 2):
+            innermost = innermost[0]
+        assert innermost == [{"$repr": "[]"}]
+        assert problems == [
+            f"v{'[0]' * (MAX_DEPTH - 1)}: nested more than 64 deep; stored as its repr"
+        ]
+
+    def test_a_container_that_contains_itself_is_a_repr(self) -> None:
+        loop: list = [1]
+        loop.append(loop)
+        problems: list[str] = []
+        assert to_json(loop, "v", problems) == [1, {"$repr": "[1, [...]]"}]
+        assert problems == ["v[1]: contains itself; stored as its repr"]
+
+    def test_a_repr_is_cut_to_200_characters(self) -> None:
+        class Sized:
+            def __init__(self, n: int) -> None:
+                self.n = n
+
+            def __repr__(self) -> str:
+                return "r" * self.n
+
+        assert to_json(Sized(200), "v", []) == {"$repr": "r" * 200}
+        assert to_json(Sized(201), "v", []) == {"$repr": "r" * 199 + "…"}
+
+    def test_a_huge_int_is_its_size(self) -> None:
+        problems: list[str] = []
+        assert to_json(2**13_000, "v", problems) == {"$repr": "<an int of 13001 bits>"}
+        assert problems == ["v: an int of 13001 bits is too long; stored as its size"]
+        assert to_json(2**12_999, "v", []) == 2**12_999
+
+
+class TestArrayLikes:
+    """Values of any array library are read through shape, item and tolist."""
+
+    def test_a_zero_dimensional_value_with_only_item(self) -> None:
+        class Scalar:
+            shape = ()
+
+            def item(self) -> float:
+                return 1.5
+
+        assert to_json(Scalar(), "v", []) == 1.5
+
+    def test_a_huge_array_without_a_dtype(self) -> None:
+        class Big:
+            shape = (MAX_ARRAY_ELEMENTS + 1,)
+
+            def size(self) -> int:  # torch's size is a method
+                return MAX_ARRAY_ELEMENTS + 1
+
+            def tolist(self) -> list:
+                raise AssertionError("a huge array is never converted")
+
+        problems: list[str] = []
+        assert to_json(Big(), "v", problems) == {
+            "$repr": f"Big(shape=({MAX_ARRAY_ELEMENTS + 1},), dtype=?)"
+        }
+        assert problems == [
+            f"v: array of {MAX_ARRAY_ELEMENTS + 1} elements is larger than {MAX_ARRAY_ELEMENTS}; "
+            "stored as a summary"
+        ]
+
+    def test_an_array_of_exactly_the_limit_is_kept(self) -> None:
+        back, problems = roundtrip(np.zeros(MAX_ARRAY_ELEMENTS, dtype=np.int8))
+        assert back == [0] * MAX_ARRAY_ELEMENTS and problems == []
+
+    def test_a_broken_tolist_is_a_repr(self) -> None:
+        class Broken:
+            shape = (2,)
+
+            def tolist(self) -> list:
+                raise RuntimeError("no")
+
+            def __repr__(self) -> str:
+                return "Broken"
+
+        assert to_json(Broken(), "v", []) == {"$repr": "Broken"}
+
+
+class TestDuckTypes:
+    def test_a_date_needs_both_isoformat_and_year(self) -> None:
+        """Only dates are stored as their ISO text; an object with an isoformat is a repr."""
+
+        class Stamp:
+            def isoformat(self) -> str:
+                return "2026"
+
+            def __repr__(self) -> str:
+                return "Stamp"
+
+        class Yearly:
+            year = 2026
+
+            def __repr__(self) -> str:
+                return "Yearly"
+
+        assert to_json(Stamp(), "v", []) == {"$repr": "Stamp"}
+        assert to_json(Yearly(), "v", []) == {"$repr": "Yearly"}
+
+    def test_a_key_that_is_not_a_number_is_its_repr_and_reported(self) -> None:
+        problems: list[str] = []
+        assert to_json({("a", 1): 1}, "m", problems) == {"('a', 1)": 1}
+        assert problems == ["m: key ('a', 1) is not a string; stored as its repr"]
+
+    def test_a_set_that_cannot_be_sorted_is_kept_in_any_order(self) -> None:
+        back, problems = roundtrip({1, "a"})
+        assert sorted(back, key=str) == [1, "a"] and problems == []
+
+
+class TestReadingMarkers:
+    """Only a one-key object with a marker's key and a value of its type is a marker."""
+
+    @pytest.mark.parametrize(
+        "stored",
+        [
+            {"name": "x"},
+            {"$repr": 5},
+            {"$float": "one"},
+            {"$decimal": 1},
+            {"$dict": "x"},
+            {"$repr": "x", "other": 1},
+        ],
+    )
+    def test_other_objects_read_as_themselves(self, stored) -> None:
+        assert from_json(stored) == stored
+
+    def test_a_decimal_that_is_not_a_number_reads_as_its_text(self) -> None:
+        assert from_json({"$decimal": "abc"}) == "abc"
+
+    def test_markers_inside_a_wrapped_dict_are_read(self) -> None:
+        assert from_json({"$dict": {"$float": {"$float": "inf"}}}) == {"$float": math.inf}

@@ -21,6 +21,7 @@ from tmt.liveness import (
     is_temp_name,
     machine,
     pid_alive,
+    process_start,
     temp_name,
     this_host,
 )
@@ -232,3 +233,86 @@ class TestHeartbeat:
         ).stdout.split()
         assert out[0] == "running"
         assert float(out[1]) > 0.2
+
+
+class TestMachine:
+    """A run records the facts that make its pid meaningful, read from the kernel."""
+
+    def test_the_boot_id_and_pid_namespace(self) -> None:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        namespace = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+        assert machine() == {
+            "boot_id": boot_id,
+            "pid_namespace": namespace[len("pid:[") : -1],
+        }
+        assert machine()["pid_namespace"].isdigit()
+
+    def test_process_start_is_the_kernels_start_time(self) -> None:
+        stat = Path(f"/proc/{os.getpid()}/stat").read_text()
+        assert process_start(os.getpid()) == stat[stat.rfind(")") + 2 :].split()[19]
+        assert process_start(2**22 + 1) is None  # above the largest pid Linux gives
+
+
+class TestPidAlive:
+    """Only a positive int that names a running process (the one that began then) is alive."""
+
+    @pytest.mark.parametrize("pid", [0, -1, True, "1", 1.0, None, 2**80])
+    def test_what_is_not_a_pid_is_not_alive(self, pid) -> None:
+        assert pid_alive(pid) is False
+
+    def test_asking_does_not_disturb_the_process(self) -> None:
+        proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            assert pid_alive(proc.pid) is True
+            assert pid_alive(proc.pid, process_start(proc.pid)) is True
+            assert pid_alive(proc.pid, "1") is False
+            time.sleep(0.05)
+            assert proc.poll() is None
+        finally:
+            proc.kill()
+            proc.wait()
+        assert pid_alive(proc.pid) is False
+
+    def test_without_proc_the_signal_decides(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Where there is no /proc (macOS), a process that takes the signal is alive."""
+        import tmt.liveness
+
+        monkeypatch.setattr(tmt.liveness, "_stat_fields", lambda pid: None)
+        assert pid_alive(os.getpid(), "1") is True
+        assert process_start(os.getpid()) is None
+
+
+class TestStatusEdges:
+    def test_a_record_without_a_status_is_unknown(self) -> None:
+        assert effective_status({}) == "unknown"
+        assert effective_status({"status": ""}) == "unknown"
+
+    def test_a_heartbeat_exactly_stale_after_old_is_still_running(self) -> None:
+        record = {"status": "running", "host": "elsewhere", "heartbeat_time": 1000.0}
+        assert effective_status(record, now=1000.0 + STALE_AFTER) == "running"
+        assert effective_status(record, now=1000.0 + STALE_AFTER + 0.5) == "crashed"
+
+    def test_without_a_heartbeat_the_start_time_is_used(self) -> None:
+        record = {"status": "running", "host": "elsewhere", "start_time": 1000.0}
+        assert effective_status(record, now=1000.0 + STALE_AFTER + 1) == "crashed"
+        assert effective_status(record, now=1001.0) == "running"
+
+    def test_a_run_elsewhere_with_no_time_is_as_recorded(self) -> None:
+        assert effective_status({"status": "running", "host": "elsewhere"}) == "running"
+
+
+class TestDebrisEdges:
+    def test_exactly_an_hour_old_is_not_yet_debris(self) -> None:
+        for name in (".tmt-00000000-1-1.0123abcd.tmp", ".run.json.123.0123abcd.tmp"):
+            assert not is_debris(name, mtime=0.0, now=DEBRIS_AGE)
+            assert is_debris(name, mtime=0.0, now=DEBRIS_AGE + 0.5)
+
+    def test_older_names_can_be_left_alone(self) -> None:
+        assert not is_debris(".run.json.123.0123abcd.tmp", mtime=0.0, now=1e9, old_names=False)
+
+    def test_a_temporary_name_says_this_machine_and_process(self) -> None:
+        name = temp_name()
+        assert is_temp_name(name)
+        _, maker, pid, started = name.split(".")[1].split("-")
+        assert (int(pid), started) == (os.getpid(), process_start(os.getpid()))
+        assert len(maker) == 8

@@ -134,3 +134,147 @@ class TestRecorded:
     def test_a_blank_tag_is_refused(self) -> None:
         with pytest.raises(ValueError, match="tags must be non-empty strings"):
             tmt_recorder(name="t", tags=[""])
+
+
+class TestBounds:
+    """Summaries have exact limits: what is at the limit is kept, one more is summarised."""
+
+    def test_a_string_of_1000_characters_is_kept_and_a_longer_one_cut(self) -> None:
+        assert summarise("x" * 1000) == "x" * 1000
+        assert summarise("x" * 1001) == "x" * 1000 + "…"
+
+    @pytest.mark.parametrize("kind", [list, tuple])
+    def test_a_sequence_of_100_items_is_kept(self, kind) -> None:
+        assert summarise(kind(range(100))) == list(range(100))
+        assert summarise(kind(range(101))) == {"$type": kind.__name__, "len": 101}
+
+    def test_a_dict_of_100_items_is_kept_and_a_larger_one_counted(self) -> None:
+        small = {str(i): i for i in range(100)}
+        assert summarise(small) == small
+        assert summarise({str(i): i for i in range(101)}) == {"$type": "dict", "len": 101}
+
+    def test_nesting_is_kept_four_levels_deep(self) -> None:
+        """Containers below the fourth level are kept as their repr."""
+        assert summarise([[[[1]]]]) == [[[[1]]]]
+        assert summarise([[[[[1]]]]]) == [[[[{"$type": "list", "$repr": "[1]"}]]]]
+        deep_dict = {"a": {"b": {"c": {"d": {"e": 1}}}}}
+        assert summarise(deep_dict) == {
+            "a": {"b": {"c": {"d": {"$type": "dict", "$repr": "{'e': 1}"}}}}
+        }
+
+    def test_namespaces_and_dataclasses_count_as_a_level(self) -> None:
+        args = argparse.Namespace(a=[[[[1]]]])
+        assert summarise(args) == {"a": [[[{"$type": "list", "$repr": "[1]"}]]]}
+        assert summarise(Config(layers=[[[[1]]]])) == {
+            "lr": 0.1,
+            "layers": [[[{"$type": "list", "$repr": "[1]"}]]],
+        }
+
+    def test_a_repr_of_120_characters_is_kept_and_a_longer_one_cut(self) -> None:
+        class Sized:
+            def __init__(self, n: int) -> None:
+                self.n = n
+
+            def __repr__(self) -> str:
+                return "r" * self.n
+
+        assert summarise(Sized(120))["$repr"] == "r" * 120
+        assert summarise(Sized(121))["$repr"] == "r" * 119 + "…"
+
+
+class TestValues:
+    """Plain values of other types are stored as their plain JSON form."""
+
+    def test_paths_dates_and_none(self) -> None:
+        from datetime import date, datetime
+
+        assert summarise(Path("a/b")) == "a/b"
+        assert summarise(date(2026, 1, 2)) == "2026-01-02"
+        assert summarise(datetime(2026, 1, 2, 3, 4)) == "2026-01-02T03:04:00"
+        assert summarise(None) is None
+        assert summarise(True) is True
+
+    def test_a_long_path_is_cut_like_a_string(self) -> None:
+        assert summarise(Path("p" * 2000)) == "p" * 1000 + "…"
+
+    def test_a_zero_dimensional_array_is_its_value(self) -> None:
+        assert summarise(np.array(2.5)) == 2.5
+
+    def test_non_string_keys_become_text(self) -> None:
+        assert summarise({1: "a", 2.5: "b", None: "c"}) == {"1": "a", "2.5": "b", "None": "c"}
+
+    def test_a_dict_that_looks_like_a_marker_is_escaped(self) -> None:
+        assert summarise({"$float": "inf"}) == {"$dict": {"$float": "inf"}}
+
+    def test_sets_are_lists(self) -> None:
+        assert summarise({3}) == [3]
+        assert summarise(frozenset({4})) == [4]
+
+    def test_an_object_of_the_main_module_is_named_plainly(self) -> None:
+        kind = type("Thing", (), {"__module__": "__main__", "__repr__": lambda self: "T"})
+        assert summarise(kind()) == {"$type": "Thing", "$repr": "T"}
+
+    def test_an_object_of_a_module_is_named_with_it(self) -> None:
+        class Model:
+            def __repr__(self) -> str:
+                return "M"
+
+        assert summarise(Model()) == {
+            "$type": f"{__name__}.{Model.__qualname__}",
+            "$repr": "M",
+        }
+        assert Model.__module__ == __name__ != "builtins"
+
+    def test_an_object_with_a_shape_that_is_not_a_sequence(self) -> None:
+        class Odd:
+            shape = 3
+
+            def __repr__(self) -> str:
+                return "Odd"
+
+        assert summarise(Odd())["$repr"] == "Odd"
+
+    def test_a_failing_repr_is_described(self) -> None:
+        class Broken:
+            def __repr__(self) -> str:
+                raise RuntimeError("boom")
+
+        assert summarise(Broken())["$repr"] == "<repr failed: RuntimeError('boom')>"
+
+    def test_a_data_frame_lists_at_most_20_columns(self) -> None:
+        frame = pd.DataFrame({f"c{i}": [i] for i in range(25)})
+        assert summarise(frame)["columns"] == [f"c{i}" for i in range(20)]
+
+
+class TestFailedSummary:
+    """A value whose summary raises is stored as its type and the error, cut to 120 characters."""
+
+    def test_type_and_error(self) -> None:
+        class Hostile:
+            @property
+            def shape(self):
+                raise RuntimeError("no")
+
+        assert summarise(Hostile()) == {
+            "$type": "Hostile",
+            "$error": "cannot summarise: RuntimeError('no')",
+        }
+
+    def test_a_long_error_is_cut(self) -> None:
+        class Hostile:
+            @property
+            def shape(self):
+                raise RuntimeError("n" * 500)
+
+        assert len(summarise(Hostile())["$error"]) == 120
+
+
+class TestUnboundCalls:
+    def test_a_function_without_a_signature_keeps_arguments_by_position(self) -> None:
+        assert call_params(None, (1, "a"), {"k": 2}) == {"arg0": 1, "arg1": "a", "k": 2}
+
+    def test_cls_is_left_out(self) -> None:
+        def build(cls, size=3):
+            pass
+
+        assert params_of(build, object) == {"size": 3}

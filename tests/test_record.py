@@ -217,3 +217,222 @@ class TestEveryReaderSurvivesADamagedRecord:
             model.next_sort()
         model.toggle_group()
         model.search("acc>0.1")
+
+
+# Every typed field of a record, with a value of a type it must not have. Written out rather
+# than read from tmt.record, so that the schema is stated here.
+WRONG_TYPES = {
+    "schema": "1",
+    "name": 1,
+    "description": 1,
+    "status": None,
+    "started": 1,
+    "ended": 1,
+    "duration": "1",
+    "start_time": None,
+    "end_time": "1",
+    "heartbeat_time": "1",
+    "host": None,
+    "pid": 1.0,
+    "process_start": 1,
+    "boot_id": 1,
+    "pid_namespace": 1,
+    "cwd": None,
+    "parent": 1,
+    "snapshot": 1,
+    "snapshot_left_out": [],
+    "tmt_version": 1,
+    "note": None,
+    "params": [],
+    "metrics": "x",
+    "argv": {},
+    "tags": "a",
+    "series": "a",
+    "results": {},
+    "git": [],
+    "environment": "x",
+    "error": [],
+}
+WRONG_SUBFIELDS = {
+    "git": {
+        "commit": 1,
+        "branch": 1,
+        "dirty": 0,
+        "untracked": False,
+        "diff": 1,
+        "diff_truncated": 0,
+    },
+    "environment": {
+        "python": 3,
+        "implementation": 1,
+        "executable": 1,
+        "platform": 1,
+        "user": 1,
+        "packages": 1,
+    },
+    "error": {"type": 1, "message": 1, "traceback": None},
+}
+
+
+class TestSchema:
+    """Each documented field is checked for its type."""
+
+    @pytest.mark.parametrize(("field", "value"), sorted(WRONG_TYPES.items()))
+    def test_every_field_is_checked(self, field: str, value) -> None:
+        record = good_record()
+        record[field] = value
+        assert len(check(record)) == 1
+        assert field not in record
+
+    @pytest.mark.parametrize(
+        ("field", "sub", "value"),
+        [(f, s, v) for f, subs in sorted(WRONG_SUBFIELDS.items()) for s, v in subs.items()],
+    )
+    def test_every_field_of_an_object_is_checked(self, field: str, sub: str, value) -> None:
+        record = good_record()
+        record[field] = {sub: value, "extra": "kept"}
+        assert check(record) == [repr(f"{field}.{sub}")]
+        assert record[field] == {"extra": "kept"}
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("started", None),
+            ("ended", None),
+            ("note", ""),
+            ("process_start", None),
+            ("duration", None),
+        ],
+    )
+    def test_fields_that_may_be_empty(self, field: str, value) -> None:
+        record = good_record()
+        record[field] = value
+        assert check(record) == [] and record[field] == value
+
+    def test_statuses(self) -> None:
+        from tmt.record import STATUSES
+
+        assert STATUSES == (
+            "running",
+            "finished",
+            "failed",
+            "interrupted",
+            "terminated",
+            "crashed",
+            "pruned",
+        )
+
+
+class TestTimes:
+    """Times are kept between the epoch and MAX_TIME; durations up to MAX_TIME either way."""
+
+    @pytest.mark.parametrize("field", ["start_time", "end_time", "heartbeat_time"])
+    def test_a_time_out_of_range_is_dropped(self, field: str) -> None:
+        from tmt.record import MAX_TIME
+
+        for value in (0, MAX_TIME):
+            record = good_record()
+            record[field] = value
+            assert check(record) == [] and record[field] == value
+        for value in (-1, MAX_TIME + 1, float("inf"), float("nan")):
+            record = good_record()
+            record[field] = value
+            assert len(check(record)) == 1 and field not in record
+
+    def test_a_duration_out_of_range_is_dropped(self) -> None:
+        from tmt.record import MAX_TIME
+
+        record = good_record()
+        record["duration"] = -MAX_TIME
+        assert check(record) == []
+        record["duration"] = -MAX_TIME - 1
+        assert check(record) == [f"'duration' ({-MAX_TIME - 1})"]
+
+
+class TestDescriptions:
+    """A dropped field is described by its value, briefly."""
+
+    def test_a_short_value_by_its_repr(self) -> None:
+        record = good_record()
+        record["name"] = 5
+        assert check(record) == ["'name' (5)"]
+
+    def test_a_long_value_is_cut_to_40_characters(self) -> None:
+        record = good_record()
+        record["status"] = 10**45
+        assert check(record) == [f"'status' ({str(10**45)[:39]}…)"]
+        record = good_record()
+        record["status"] = 10**39
+        assert check(record) == [f"'status' ({10**39})"]  # 40 digits: kept whole
+
+    def test_a_container_by_its_size(self) -> None:
+        record = good_record()
+        record["metrics"] = [1, 2, 3]
+        record["git"] = ["a"]
+        assert sorted(check(record)) == ["'git' (a list of 1)", "'metrics' (a list of 3)"]
+
+    def test_data_nested_too_deeply(self) -> None:
+        record = good_record()
+        record["params"] = nested(MAX_DEPTH + 1)
+        assert check(record) == ["'params' (nested too deeply)"]
+
+    def test_dropped_list_items_are_counted(self) -> None:
+        record = good_record()
+        record["argv"] = ["a", 1, 2]
+        assert check(record) == ["2 of the items of 'argv'"]
+
+
+class TestDataThatReadsAsAValue:
+    """Params and metrics must be objects, not one-key objects a reader takes for a value."""
+
+    @pytest.mark.parametrize("marker", ["$float", "$decimal", "$repr"])
+    def test_a_marker_is_dropped(self, marker: str) -> None:
+        record = good_record()
+        record["metrics"] = {marker: "1"}
+        assert len(check(record)) == 1 and "metrics" not in record
+
+    @pytest.mark.parametrize(
+        "metrics", [{"$dict": {"a": 1}}, {"$float": "1", "b": 2}, {"a": "$float"}]
+    )
+    def test_other_objects_are_kept(self, metrics: dict) -> None:
+        record = good_record()
+        record["metrics"] = metrics
+        assert check(record) == [] and record["metrics"] == metrics
+
+
+class TestResults:
+    def test_a_result_needs_a_name_and_a_path_but_not_saved_with(self) -> None:
+        record = good_record()
+        record["results"] = [{"name": "a", "path": "p"}, {"name": "b"}, {"path": "p"}]
+        check(record)
+        assert record["results"] == [{"name": "a", "path": "p"}]
+
+
+class TestPaths:
+    """Records store paths inside the store relative to it, others absolute."""
+
+    def test_inside_and_outside(self, tmp_path: Path) -> None:
+        from tmt.record import absolute_path, stored_path
+
+        root = str(tmp_path / ".tmt")
+        assert stored_path(str(tmp_path / ".tmt" / "results" / "x"), root) == "results/x"
+        assert stored_path(str(tmp_path / "elsewhere"), root) == str(tmp_path / "elsewhere")
+        assert stored_path(str(tmp_path / ".tmt2"), root) == str(tmp_path / ".tmt2")
+        assert absolute_path("results/x", root) == str(tmp_path / ".tmt" / "results" / "x")
+        assert absolute_path("/abs/x/../y", root) == "/abs/y"
+
+
+class TestTags:
+    def test_tags_are_kept_once_in_order(self) -> None:
+        from tmt.record import check_tags
+
+        assert check_tags(["b", "a", "b"], "f") == ["b", "a"]
+        assert check_tags("a", "f") == ["a"]
+
+    @pytest.mark.parametrize("tag", ["", "  ", 3])
+    def test_a_blank_or_non_string_tag_is_refused(self, tag) -> None:
+        from tmt.errors import ArgumentError
+        from tmt.record import check_tags
+
+        with pytest.raises(ArgumentError, match=r"^tmt_f: tags must be non-empty strings, got "):
+            check_tags(["ok", tag], "tmt_f")

@@ -356,3 +356,83 @@ class TestManyProcesses:
         seen = {(e.metrics["worker"], e.metrics["i"]) for e in entries}
         assert seen == {(w, i) for w in range(8) for i in range(15)}
         assert all(len(e.results) == 1 for e in entries)
+
+
+class TestRunFolders:
+    """Each run reserves a folder named by a fresh 12-hex-digit id."""
+
+    def test_ids_are_twelve_hex_digits(self, project: Path) -> None:
+        store = Store(Configs())
+        ids = {store.create_run_dir() for _ in range(3)}
+        assert len(ids) == 3
+        for run_id in ids:
+            assert len(run_id) == 12 and int(run_id, 16) >= 0
+            assert os.path.isdir(store.run_dir(run_id))
+
+    def test_a_store_that_cannot_be_made_says_why(self, project: Path) -> None:
+        from tmt.errors import StoreError
+
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "runs").write_text("in the way")
+        with pytest.raises(StoreError, match=r"cannot create the run store .*runs: File exists$"):
+            Store(Configs()).create_run_dir()
+
+
+class TestRecordById:
+    """Only a plain id names a run: one with a slash, a leading dot or none is no run."""
+
+    @pytest.mark.parametrize("bad", ["", ".", "..", ".hidden", "x/../{id}", "../runs/{id}"])
+    def test_ids_that_are_paths_find_nothing(self, project: Path, bad: str) -> None:
+        record_runs(1)
+        (r,) = records(project)
+        store = Store(Configs())
+        assert store.record(r["id"])["id"] == r["id"]
+        assert store.record(bad.format(id=r["id"])) is None
+
+    def test_a_hidden_folder_with_a_record_is_no_run(self, project: Path) -> None:
+        record_runs(1)
+        (r,) = records(project)
+        hidden = project / ".tmt" / "runs" / ".hidden"
+        shutil.copytree(project / ".tmt" / "runs" / r["id"], hidden)
+        record = json.loads((hidden / "run.json").read_text())
+        record["id"] = ".hidden"
+        (hidden / "run.json").write_text(json.dumps(record))
+        assert Store(Configs()).record(".hidden") is None
+
+
+class TestAnnotations:
+    """Tags and notes added later live in annotations.json, beside the run's own record."""
+
+    def test_the_file_has_a_schema_and_starts_from_the_recorded_tags(self, project: Path) -> None:
+        tmt_recorder(name="a", tags=["x", "y"])(lambda: None)()
+        (r,) = records(project)
+        store = Store(Configs())
+        assert store.annotate(r["id"], add=["z", "z"], remove=["x"], note="hi") == ["y", "z"]
+        path = project / ".tmt" / "runs" / r["id"] / "annotations.json"
+        assert json.loads(path.read_text()) == {"schema": 1, "tags": ["y", "z"], "note": "hi"}
+        assert store.annotate(r["id"], add=["x"]) == ["y", "z", "x"]
+        assert json.loads(path.read_text())["note"] == "hi"
+
+    def test_the_lock_file_is_not_executable(self, project: Path) -> None:
+        record_runs(1)
+        (r,) = records(project)
+        Store(Configs()).annotate(r["id"], add=["t"])
+        lock = project / ".tmt" / "runs" / r["id"] / ".annotations.lock"
+        assert lock.stat().st_mode & 0o111 == 0
+
+    def test_a_run_that_does_not_exist_cannot_be_annotated(self, project: Path) -> None:
+        from tmt.errors import StoreError
+
+        with pytest.raises(StoreError, match="no run folder"):
+            Store(Configs()).annotate("0123456789ab", add=["t"])
+
+    def test_tags_already_added_survive_an_unreadable_record(self, project: Path) -> None:
+        """Once annotated, a run's tags come from its annotations alone."""
+        record_runs(1)
+        (r,) = records(project)
+        store = Store(Configs())
+        store.annotate(r["id"], add=["kept"])
+        (project / ".tmt" / "runs" / r["id"] / "run.json").write_text("not json")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert store.annotate(r["id"], add=["new"]) == ["kept", "new"]
