@@ -88,3 +88,13 @@ class TestDates:
             db.get_entries_greater_than_date("soon")
         with pytest.raises(TypeError, match=r"^first: a date must be"):
             db.get_entries_between_dates([2026], 0)
+        with pytest.raises(TypeError, match=r"^second: a date must be"):
+            db.get_entries_between_dates(0, [2026])
+        with pytest.raises(ValueError, match=r"^date: cannot read"):
+            db.get_entries_lower_than_date("soon")
+
+    def test_a_run_is_found_by_its_own_start_to_the_microsecond(self, db) -> None:
+        run = db.get_all_entries()[0]
+        assert run in db.get_entries_between_dates(run.started, run.started)
+        assert run not in db.get_entries_greater_than_date(run.started)
+        assert run not in db.get_entries_lower_than_date(run.start_time)

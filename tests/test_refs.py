@@ -40,3 +40,31 @@ class TestResolve:
     def test_nothing_matches(self, ref: str) -> None:
         with pytest.raises(EntryNotFound):
             resolve(ref, RUNS)
+
+
+class TestMessages:
+    """What an error says names the reference and what there is instead."""
+
+    def test_too_far_back_says_how_many_there_are(self) -> None:
+        with pytest.raises(EntryNotFound, match=r"^'last~3': there are only 3 runs$"):
+            resolve("last~3", RUNS)
+        with pytest.raises(EntryNotFound, match=r"^'mnist~2': there are only 2 runs of 'mnist'$"):
+            resolve("mnist~2", RUNS)
+
+    @pytest.mark.parametrize("ref", ["", "   ", None, 3])
+    def test_a_reference_must_be_text(self, ref: object) -> None:
+        with pytest.raises(EntryNotFound, match="must be a non-empty string"):
+            resolve(ref, RUNS)  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize(
+        ("count", "more"), [(10, ""), (11, " and 1 more"), (13, " and 3 more")]
+    )
+    def test_an_ambiguous_prefix_lists_ten_candidates_at_most(self, count: int, more: str) -> None:
+        runs = [
+            Entry({"id": f"ab{i:010d}", "name": "n", "start_time": i}, "/") for i in range(count)
+        ]
+        with pytest.raises(AmbiguousReference) as caught:
+            resolve("ab", runs)
+        message = str(caught.value)
+        assert message.count("(n)") == min(count, 10)
+        assert message.endswith(f"(n){more}; give more of the id")
