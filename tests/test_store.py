@@ -436,3 +436,16 @@ class TestAnnotations:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             assert store.annotate(r["id"], add=["new"]) == ["kept", "new"]
+
+
+class TestOrder:
+    """Records are listed oldest first, by when the run started, whatever the folders' order."""
+
+    def test_oldest_first(self, project: Path) -> None:
+        runs = project / ".tmt" / "runs"
+        for name, start in (("b", 30.0), ("a", 10.0), ("c", 20.0), ("d", 5.0)):
+            folder = runs / f"{name * 12}"
+            folder.mkdir(parents=True)
+            record = {"schema": 1, "id": name * 12, "name": name, "status": "finished"}
+            (folder / "run.json").write_text(json.dumps({**record, "start_time": start}))
+        assert [r["name"] for r in Store(Configs()).records()] == ["d", "a", "c", "b"]
