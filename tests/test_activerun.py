@@ -481,3 +481,29 @@ class TestUnrecorded:
             assert train() == 7
         assert sys.stdout is original
         assert not (project / ".tmt" / "results").exists()
+
+
+class TestRunsLeftAtExit:
+    """A run its process leaves behind as it exits is recorded interrupted, not crashed."""
+
+    def test_a_daemon_threads_run_cut_off_by_the_exit(self, run_python, project) -> None:
+        run_python(
+            """
+            import threading, time
+            from tmt import tmt_recorder
+
+            started = threading.Event()
+
+            @tmt_recorder(name="background")
+            def forever():
+                started.set()
+                time.sleep(60)
+
+            threading.Thread(target=forever, daemon=True).start()
+            started.wait(30)
+            """
+        )
+        (path,) = (project / ".tmt" / "runs").glob("*/run.json")
+        record = json.loads(path.read_text())
+        assert record["status"] == "interrupted" and record["end_time"] is not None
+        assert record["error"]["message"] == "the process ended before the run did"

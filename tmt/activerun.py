@@ -309,6 +309,27 @@ class ActiveRun(Run):
         if self._begin_ending(end):
             end()
 
+    def cut_off(self) -> None:
+        """End a run its process left behind as it exited: one whose function never came
+        back to record its end (a daemon thread's, or one a burst of Ctrl-C kept from it).
+        Recorded as interrupted, rather than left to be read as crashed."""
+        if self.state is State.ENDING and self._redo is not None:
+            self._redo()
+            return
+        if State.ENDING not in _TRANSITIONS[self.state]:
+            return  # ENDED, or FORKED
+        error = {
+            "type": "ProcessExit",
+            "message": "the process ended before the run did",
+            "traceback": "",
+        }
+
+        def end() -> None:
+            self._end("interrupted", metrics=self._metrics({}, []), error=error)
+
+        if self._begin_ending(end):
+            end()
+
     def _begin_ending(self, redo: Callable[[], None]) -> bool:
         """Move to ENDING: from STARTING or LIVE, or again from ENDING (then this ending
         completes the one under way). ``redo`` is what a stop signal calls to complete it.
@@ -505,10 +526,30 @@ def output_targets() -> list[RunOutput]:
 
 def register(run: ActiveRun) -> None:
     """Count the STARTING ``run`` among the runs of this process not ended, from the moment
-    it exists: a SIGTERM while it starts (taking its snapshot, say) ends it as terminated."""
+    it exists: a SIGTERM while it starts (taking its snapshot, say) ends it as terminated,
+    and the process's exit ends it if nothing else did (see :meth:`ActiveRun.cut_off`)."""
     with _active_lock:
         _unended[run.id] = run
+        if not _exit_hook:
+            import atexit
+
+            atexit.register(_end_runs_left_at_exit)
+            _exit_hook.append(True)
     termination.install(_on_stop_signal)
+
+
+_exit_hook: list[bool] = []
+
+
+def _end_runs_left_at_exit() -> None:
+    """At the interpreter's exit, end what this process left unended, innermost first."""
+    with _active_lock:
+        runs = [run for run in _unended.values() if run.pid == os.getpid()]
+    for run in sorted(runs, key=_depth, reverse=True):
+        try:
+            run.cut_off()
+        except Exception:  # the exit goes on whatever one run's ending does
+            pass
 
 
 def activate(run: ActiveRun) -> None:
