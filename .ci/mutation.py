@@ -318,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
     args.root = args.root.resolve()
     targets = [_target(spec, args.root) for spec in args.targets]
     _untrap_signals()
+    # Ended by ``kill``: clean up as after Ctrl-C (end the test runs, remove the copies).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     scratch, copies = Path(tempfile.mkdtemp(prefix="mutation-")), queue.Queue()
     try:
