@@ -9,7 +9,8 @@ never raising)::
 
     STARTING -> LIVE      activate: its record is written and its snapshot taken
     STARTING -> ENDING    an exception (a Ctrl-C) or a stop signal while it starts
-    LIVE     -> ENDING    end_run (the function returned or raised), or a stop signal
+    LIVE     -> ENDING    end_run (the function returned or raised), a stop signal, or the
+                          process's exit while it is not ended
     ENDING   -> ENDING    an ending called again (a second Ctrl-C, a signal) completes it
     ENDING   -> ENDED     its final record is written
     STARTING, LIVE or ENDING -> FORKED: in a child forked meanwhile, the child's copy
@@ -40,7 +41,10 @@ Who moves a run:
   values logged and the results listed since the last write, and every ``HEARTBEAT_INTERVAL``
   refreshes ``heartbeat_time``, in the states that take record writes;
 - **the fork hook**: in a child forked by this process, every run not ENDED becomes FORKED. A
-  run started in the child still nests in it (by id), but the child never writes it.
+  run started in the child still nests in it (by id), but the child never writes it;
+- **the process's exit** (an ``atexit`` hook): a run still not ended (a daemon thread's, or one
+  a burst of Ctrl-C kept from its ending) is ended by :meth:`ActiveRun.cut_off` as
+  ``interrupted``, innermost first, rather than left to be read as crashed.
 
 Ending is idempotent and never raises. Whatever ends a run (:meth:`~ActiveRun.finish`,
 :meth:`~ActiveRun.fail`, :meth:`~ActiveRun.terminate`) moves it to ENDING, then runs the steps

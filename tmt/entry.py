@@ -59,11 +59,13 @@ class Entry:
     # Identity and description -------------------------------------------------------------
     @property
     def id(self) -> str:
-        return str(self._record["id"])
+        run_id: str = self._record["id"]  # record.check keeps only text (read for every row)
+        return run_id
 
     @property
     def name(self) -> str:
-        return str(self._record.get("name", ""))
+        name: str = self._record.get("name", "")
+        return name
 
     @property
     def description(self) -> str:
@@ -251,7 +253,8 @@ class Entry:
 
     @property
     def host(self) -> str:
-        return str(self._record.get("host", ""))
+        host: str = self._record.get("host", "")
+        return host
 
     @property
     def pid(self) -> int | None:

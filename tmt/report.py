@@ -95,11 +95,11 @@ def _summary(entry: Entry) -> list[str]:
 def _metrics(entry: Entry) -> Section:
     p = display.printable
     logged = entry.all_series()
-    rows = [(p(k), p(display.value(v))) for k, v in flatten(entry.metrics).items()]
-    shown = {k for k, _ in flatten(entry.metrics).items()}
+    metrics = flatten(entry.metrics)
+    rows = [(p(k), p(display.value(v))) for k, v in metrics.items()]
     # A series with no final metric (a run still going, or one that crashed): its last value.
     for name, series in logged.items():
-        if name not in shown and series.values:
+        if name not in metrics and series.values:
             last = f"{display.value(series.values[-1])} (step {series.steps[-1]}, logged)"
             rows.append((p(name), p(last)))
     curves = {p(k): v for k, v in logged.items() if v.values}

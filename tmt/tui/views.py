@@ -72,10 +72,14 @@ class RunsView(urwid.WidgetWrap):
         elif name == "CLEAR":
             model.search("")
             self.update()
-        elif name in ("SORT", "SORT_REVERSE", "GROUP"):
-            {"SORT": model.next_sort, "SORT_REVERSE": model.reverse_sort}.get(
-                name, model.toggle_group
-            )()
+        elif name == "SORT":
+            model.next_sort()
+            self.update()
+        elif name == "SORT_REVERSE":
+            model.reverse_sort()
+            self.update()
+        elif name == "GROUP":
+            model.toggle_group()
             self.update()
         elif name == "MARK" and entry is not None:
             model.toggle_mark(entry)
