@@ -152,6 +152,10 @@ class TestError:
         assert first.alert
         assert [s.title for s in report.sections if s.alert] == ["traceback"]
 
+    def test_a_part_the_record_lost_is_left_out(self, store: Store) -> None:
+        error = {"message": "bad value", "traceback": ""}  # its type dropped as the wrong type
+        assert run_report(store.entry(status="failed", error=error)).error == "bad value"
+
     def test_an_error_without_a_traceback(self, store: Store) -> None:
         error = {"type": "KeyboardInterrupt", "message": "", "traceback": ""}
         report = run_report(store.entry(status="interrupted", error=error))

@@ -55,7 +55,8 @@ def run_report(entry: Entry) -> Report:
     """What is shown of ``entry``, in the order it is shown. Empty sections are left out."""
     p = display.printable
     error = entry.error or {}
-    headline = f"{p(error.get('type'))}: {p(error.get('message'))}" if error else ""
+    # Either part may be missing from a record (dropped by record.check as the wrong type).
+    headline = ": ".join(p(error[k]) for k in ("type", "message") if error.get(k) is not None)
     traceback = (error.get("traceback") or "").rstrip()
     sections = [
         # Why a run failed is what its reader came for: first, before what it was given.
