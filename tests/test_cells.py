@@ -6,7 +6,17 @@ import math
 
 import pytest
 
-from tmt.cells import by_metric, compare, fields, flatten, main_metrics, number, same
+from tmt.cells import (
+    compare,
+    fields,
+    flatten,
+    number,
+    ordered,
+    ranked,
+    same,
+    shown,
+    shown_duration,
+)
 from tmt.entry import Entry
 
 
@@ -96,16 +106,16 @@ class TestNumber:
         assert number(value) is None
 
 
-class TestByMetric:
+class TestRankedByMetric:
     """Runs in order of a metric, best first; those without a number for it last, as given."""
 
     def test_highest_first(self) -> None:
         runs = [run("a", {"acc": 0.5}), run("b", {"acc": 0.9}), run("c", {"acc": 0.7})]
-        assert [e.id for e in by_metric(runs, "acc")] == ["b", "c", "a"]
+        assert [e.id for e in ranked(runs, "metrics.acc")] == ["b", "c", "a"]
 
     def test_lowest_first(self) -> None:
         runs = [run("a", {"loss": 0.5}), run("b", {"loss": 0.9}), run("c", {"loss": 0.1})]
-        assert [e.id for e in by_metric(runs, "loss", highest_first=False)] == ["c", "a", "b"]
+        assert [e.id for e in ranked(runs, "metrics.loss", highest_first=False)] == ["c", "a", "b"]
 
     @pytest.mark.parametrize("highest_first", [True, False])
     def test_runs_without_a_number_come_last_in_the_order_given(self, highest_first) -> None:
@@ -118,21 +128,21 @@ class TestByMetric:
             run("low", {"acc": -1}),
             run("high", {"acc": 10**400}),
         ]
-        ranked = ["high", "mid", "low"] if highest_first else ["low", "mid", "high"]
-        found = [e.id for e in by_metric(runs, "acc", highest_first)]
-        assert found == [*ranked, "none", "nan", "text", "bool"]
+        order = ["high", "mid", "low"] if highest_first else ["low", "mid", "high"]
+        found = [e.id for e in ranked(runs, "metrics.acc", highest_first)]
+        assert found == [*order, "none", "nan", "text", "bool"]
 
     @pytest.mark.parametrize("highest_first", [True, False])
     def test_ties_keep_the_order_given(self, highest_first: bool) -> None:
         runs = [run("a", {"acc": 1}), run("b", {"acc": 1.0}), run("c", {"acc": 1})]
-        assert [e.id for e in by_metric(runs, "acc", highest_first)] == ["a", "b", "c"]
+        assert [e.id for e in ranked(runs, "metrics.acc", highest_first)] == ["a", "b", "c"]
 
     def test_any_iterable(self) -> None:
         runs = (r for r in [run("a", {"acc": 1}), run("b", {"acc": 2})])
-        assert [e.id for e in by_metric(runs, "acc")] == ["b", "a"]
+        assert [e.id for e in ranked(runs, "metrics.acc")] == ["b", "a"]
 
     def test_no_runs(self) -> None:
-        assert by_metric([], "acc") == []
+        assert ranked([], "metrics.acc") == []
 
 
 class TestSame:
@@ -210,23 +220,55 @@ class TestCompare:
         assert compare([]) == []
 
 
-class TestMainMetrics:
-    """The metrics most runs have, most common first (ties in the order first seen)."""
+class TestRanked:
+    """Sorting by a metric ranks finished runs first; by a parameter, numbers then text."""
 
-    def test_most_common_first(self) -> None:
-        runs = [run("a", {"f1": 1}), run("b", {"f1": 1, "acc": 1}), run("c", {"acc": 1})]
-        runs.append(run("d", {"acc": 1, "loss": 1}))
-        assert main_metrics(runs) == ["acc", "f1", "loss"]
+    def test_finished_runs_rank_before_the_others(self) -> None:
+        live = Entry(
+            {"id": "live", "name": "r", "status": "failed", "metrics": {"acc": 0.99}}, "/store"
+        )
+        runs = [live, run("low", {"acc": 0.1}), run("high", {"acc": 0.9}), run("none")]
+        assert [e.id for e in ranked(runs, "metrics.acc")] == ["high", "low", "live", "none"]
+        assert [e.id for e in ranked(runs, "metrics.acc", False)] == ["low", "high", "live", "none"]
 
-    def test_ties_in_the_order_first_seen(self) -> None:
-        runs = [run("a", {"b": 1, "a": 1}), run("b", {"c": 1, "a": 1, "b": 1})]
-        assert main_metrics(runs) == ["b", "a", "c"]
+    def test_parameters_rank_numbers_then_text(self) -> None:
+        runs = [
+            run("sgd", params={"opt": "sgd"}),
+            run("two", params={"opt": 2}),
+            run("adam", params={"opt": "adam"}),
+            run("text-number", params={"opt": "10"}),
+            run("none"),
+        ]
+        found = [e.id for e in ranked(runs, "params.opt")]
+        assert found == ["text-number", "two", "adam", "sgd", "none"]
 
-    def test_a_limit(self) -> None:
-        runs = [run("a", {"x": 1, "y": 1, "z": 1}), run("b", {"z": 1})]
-        assert main_metrics(runs, 1) == ["z"]
-        assert main_metrics(runs, 2) == ["z", "x"]
-        assert main_metrics(runs, None) == ["z", "x", "y"]
+    @pytest.mark.parametrize(
+        ("key", "expected"),
+        [("started", ["new", "old"]), ("name", ["old", "new"]), ("duration", ["new", "old"])],
+    )
+    def test_facts(self, key: str, expected: list[str]) -> None:
+        old = Entry(
+            {"id": "old", "name": "a", "status": "finished", "start_time": 1, "duration": 1},
+            "/store",
+        )
+        new = Entry(
+            {"id": "new", "name": "b", "status": "finished", "start_time": 2, "duration": 2},
+            "/store",
+        )
+        assert [e.id for e in ordered([old, new], key)] == expected
+        assert [e.id for e in ordered([old, new], key, False)] == expected[::-1]
 
-    def test_no_runs(self) -> None:
-        assert main_metrics([]) == []
+
+class TestShown:
+    """A run not finished shows the last value it logged, with the step."""
+
+    def test_live_value(self, tmp_path) -> None:
+        (tmp_path / "metrics.csv").write_text("name,step,value,time\nloss,29,0.25,10.0\n")
+        record = {"id": "r", "name": "r", "status": "crashed", "start_time": 1.0}
+        entry = Entry(record, str(tmp_path), str(tmp_path))
+        assert shown(entry, "metrics.loss") == "0.25 @29"
+        assert shown(entry, "metrics.acc") == ""
+        assert shown_duration(entry) == "9.00s"  # to its last sign of life
+
+    def test_same_numbers(self) -> None:
+        assert same(1, 1.0) and not same(True, 1) and same(math.nan, math.nan)

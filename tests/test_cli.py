@@ -187,18 +187,74 @@ class TestDiffAndCompare:
         assert rows["params.lr"] == {"key": "params.lr", "values": [0.1, 0.3], "differs": True}
         assert rows["params.epochs"]["differs"] is False
 
+    def test_compare_on_a_narrow_terminal_shows_every_run_in_blocks(self, runs) -> None:
+        refs = [runs[k] for k in (0.1, 0.3, 0.2, 0.9, "cifar")]
+        screen = on_a_terminal(80, "compare", *refs)
+        blocks = [block.splitlines() for block in screen.split("\n\n")]
+        assert len(blocks) == 2  # four runs side by side, then the fifth
+        assert [b[0].split()[::2] for b in blocks] == [[r[:8] for r in refs[:4]], [refs[4][:8]]]
+        keys = [line.split()[1] for line in blocks[0][1:]]
+        assert keys == [line.split()[1] for line in blocks[1][1:]] and "params.lr" in keys
+        assert max(len(line) for line in screen.splitlines()) <= 80
+        assert "did not fit" not in screen
+
+    def test_compare_piped_is_one_table_of_every_run(self, runs) -> None:
+        refs = [runs[k] for k in (0.1, 0.3, 0.2, 0.9, "cifar")]
+        out = ok("compare", *refs)
+        assert "\n\n" not in out
+        assert out.splitlines()[0].split()[::2] == [r[:8] for r in refs]
+
+
+def on_a_terminal(columns: int, *args: str) -> str:
+    """What ``tmt ARGS`` shows on a terminal ``columns`` wide (uncoloured), stderr included."""
+    import pty
+
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": str(columns), "NO_COLOR": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tmt", *args], stdout=follower, stderr=follower, env=env
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
 
 class TestTimeline:
-    def test_a_table_and_a_chart(self, runs) -> None:
+    def test_a_table_and_a_chart_of_the_finished_runs(self, runs) -> None:
         out = ok("timeline", "mnist", "--metric", "acc")
-        assert "mnist: acc across 4 runs" in out
+        assert "mnist: acc across 3 runs (1 other runs left out: --status all shows them)" in out
         assert "┤" in out and "└" in out
         assert any(0x2800 <= ord(ch) <= 0x28FF for ch in out)
 
     def test_json(self, runs) -> None:
         points = json.loads(ok("timeline", "mnist", "--metric", "acc", "--json"))
+        assert [p["id"] for p in points] == [runs[k] for k in (0.1, 0.3, 0.2)]
+
+    def test_every_status_on_request(self, runs) -> None:
+        points = json.loads(ok("timeline", "mnist", "-m", "acc", "--status", "all", "--json"))
         assert [p["id"] for p in points] == [runs[k] for k in (0.1, 0.3, 0.2, 0.9)]
-        assert points[-1]["value"] is None  # the failed run has no acc
+        assert points[-1]["value"] is None and points[-1]["status"] == "failed"
+        failed = json.loads(ok("timeline", "mnist", "--status", "failed", "--json"))
+        assert [p["id"] for p in failed] == [runs[0.9]]
+
+    def test_where_picks_runs(self, runs) -> None:
+        points = json.loads(ok("timeline", "mnist", "-m", "acc", "--where", "lr>0.15", "--json"))
+        assert [p["id"] for p in points] == [runs[k] for k in (0.3, 0.2)]
+
+    def test_a_misspelt_metric_is_a_usage_error_naming_the_real_ones(self, runs) -> None:
+        proc = tmt("timeline", "mnist", "--metric", "acx")
+        assert proc.returncode == 2
+        assert "no parameter or metric named 'acx'; did you mean acc?" in proc.stderr
 
     def test_an_unknown_experiment(self, runs) -> None:
         proc = tmt("timeline", "nope")
@@ -297,6 +353,23 @@ class TestUsage:
         proc = tmt("list", "--limit", "many")
         assert proc.returncode == 2
         assert proc.stderr.count("\n") == 1 and "see tmt list --help" in proc.stderr
+
+    @pytest.mark.parametrize(
+        ("args", "command", "unknown"),
+        [
+            (["list", "--bogus"], "list", "--bogus"),
+            (["show", "last", "extra"], "show", "extra"),
+            (["compare", "a", "b", "--bogus", "-z"], "compare", "--bogus -z"),
+            (["--bogus", "list"], "", "--bogus"),  # before the command: tmt's own option
+        ],
+    )
+    def test_an_unknown_argument_names_the_command_it_was_given_to(
+        self, project: Path, args: list[str], command: str, unknown: str
+    ) -> None:
+        prog = f"tmt {command}".strip()
+        proc = tmt(*args)
+        assert proc.returncode == 2
+        assert proc.stderr == f"{prog}: unrecognized arguments: {unknown} (see {prog} --help)\n"
 
     def test_no_command_prints_help(self, project: Path) -> None:
         proc = tmt()

@@ -13,7 +13,7 @@ import pytest
 import urwid
 
 from tmt import TmtManager, tmt_log, tmt_recorder
-from tmt.display import json_text, printable, printable_lines
+from tmt.display import fit, json_text, printable, printable_lines, width
 from tmt.tui.model import RunsModel
 from tmt.tui.views import CompareView, DetailView, DiffView, RunsView
 
@@ -58,6 +58,65 @@ class TestPrintable:
         text = json_text(data)
         assert json.loads(text) == data
         assert not RAW.search(text) and "\n" not in text and "résumé" in text
+
+
+ROCKET, FAMILY = "🚀", "👨\u200d👩\u200d👧"  # FAMILY: three emoji joined (ZWJ) into one
+
+
+class TestWidth:
+    @pytest.mark.parametrize(
+        ("text", "columns"),
+        [
+            ("", 0),
+            ("plain", 5),
+            ("実験", 4),
+            (ROCKET, 2),
+            (FAMILY, 2),
+            ("cafe\u0301", 4),  # a combining accent takes no column
+            ("👍🏽", 2),
+            ("run\x1b[2J", 10),  # as shown: escaped
+            ("実験\x1b", 8),
+        ],
+    )
+    def test_counts_the_columns_a_terminal_shows(self, text: str, columns: int) -> None:
+        assert width(text) == columns
+
+    def test_import_tmt_does_not_load_wcwidth(self, run_python) -> None:
+        proc = run_python("import sys, tmt, tmt.display; print('wcwidth' in sys.modules)")
+        assert proc.stdout.strip() == "False"
+
+
+class TestFit:
+    @pytest.mark.parametrize(
+        ("text", "columns", "shown"),
+        [
+            ("abc", 5, "abc  "),
+            ("abcdef", 5, "abcd…"),
+            ("実験", 6, "実験  "),
+            ("実験です", 6, "実験… "),  # cut before a wide character, not through it
+            ("実験です", 4, "実… "),
+            (f"{ROCKET} launch", 5, f"{ROCKET} l…"),
+            (f"{FAMILY} family", 4, f"{FAMILY} …"),  # the ZWJ sequence is kept whole
+            (f"{FAMILY} family", 2, "… "),
+            ("cafe\u0301s", 5, "cafe\u0301s"),
+            ("cafe\u0301s", 4, "caf…"),
+            ("e\u0301e\u0301e\u0301", 3, "e\u0301e\u0301e\u0301"),
+            ("e\u0301e\u0301e\u0301", 2, "e\u0301…"),  # accents stay on their letter
+            ("a\x1bb", 8, "a\\x1bb  "),
+            ("abc", 0, ""),
+            ("abc", 1, "…"),
+        ],
+    )
+    def test_pads_or_cuts_to_exactly_the_columns(self, text: str, columns: int, shown: str) -> None:
+        assert fit(text, columns) == shown
+        assert width(fit(text, columns)) == columns
+
+    @pytest.mark.parametrize(
+        ("text", "columns", "shown"),
+        [("ab", 5, "   ab"), ("実験", 5, " 実験"), ("実験です", 4, " 実…"), ("abcdef", 4, "abc…")],
+    )
+    def test_right_aligned_pads_on_the_left(self, text: str, columns: int, shown: str) -> None:
+        assert fit(text, columns, right=True) == shown
 
 
 @pytest.fixture

@@ -42,7 +42,17 @@ LAYERS: dict[str, set[str]] = {
         "environment",
         "config",
     },
-    "reading": {"entry", "cells", "refs", "db", "report", "maintenance", "manager"},
+    "reading": {
+        "entry",
+        "cells",
+        "fields",
+        "query",
+        "refs",
+        "db",
+        "report",
+        "maintenance",
+        "manager",
+    },
     "recording": {"activerun", "output", "series", "results", "params", "recorder"},
 }
 ORDER = {"base": 0, "storage": 1, "reading": 2, "recording": 2}
@@ -53,6 +63,8 @@ FRONT_END_MAY_USE = {
     "errors",
     "display",
     "cells",
+    "fields",
+    "query",
     "report",
     "textchart",
     "treediff",

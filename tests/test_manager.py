@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tmt import EntryNotFound, TmtManager, tmt_recorder, tmt_save
+from tmt.manager import FRAME_COLUMNS
 
 
 @pytest.fixture
@@ -222,3 +223,128 @@ class TestManyRuns:
         monkeypatch.setattr(builtins, "__import__", no_pandas)
         with pytest.raises(ImportError, match=r"ThatMetricTimeline\[pandas\]"):
             TmtManager().to_dataframe()
+
+
+@pytest.fixture
+def sweep(project: Path) -> list[str]:
+    """Three runs of "digits" with argparse-style nested parameters, one logging a series."""
+    import argparse
+    import time
+
+    from tmt import tmt_log
+
+    @tmt_recorder(name="digits")
+    def train(args):
+        for step in range(3):
+            tmt_log("loss", 1.0 / (step + 1) / args.lr, step)
+        return {"val_acc": 1 - args.lr}
+
+    ids = []
+    for lr in (0.3, 0.1, 0.2):
+        train(argparse.Namespace(lr=lr, epochs=3))
+        ids.append(TmtManager().last().id)
+        time.sleep(0.01)
+    return ids
+
+
+class TestQueries:
+    def test_runs_where(self, sweep) -> None:
+        m = TmtManager()
+        assert [e.id for e in m.runs(where="lr>=0.2")] == [sweep[2], sweep[0]]
+        assert [e.id for e in m.runs(where="args.lr=0.1 val_acc>0.8")] == [sweep[1]]
+
+    def test_a_typo_in_where_names_the_closest(self, sweep) -> None:
+        from tmt import UnknownFieldError
+
+        with pytest.raises(UnknownFieldError, match="did you mean val_acc"):
+            TmtManager().runs(where="val_ac>0.5")
+
+    def test_fields_resolve_leaf_names(self, sweep) -> None:
+        assert TmtManager().fields().resolve("lr") == "params.args.lr"
+
+
+class TestDataFrames:
+    def test_columns_by_any_name(self, sweep) -> None:
+        df = TmtManager().to_dataframe(where="lr<0.25", columns=["lr", "val_acc"])
+        assert list(df.columns)[-2:] == ["lr", "val_acc"]
+        assert df["lr"].tolist() == [0.2, 0.1]
+        assert df["val_acc"].tolist() == pytest.approx([0.8, 0.9])
+
+    def test_an_empty_store_has_the_documented_columns(self, project: Path) -> None:
+        df = TmtManager().to_dataframe()
+        assert len(df) == 0
+        assert list(df.columns) == list(FRAME_COLUMNS)
+        assert df.status.tolist() == [] and str(df.started.dtype).startswith("datetime64")
+
+    def test_series_of_many_runs_as_one_long_frame(self, sweep) -> None:
+        m = TmtManager()
+        df = m.series_dataframe(names="loss")
+        assert list(df.columns) == ["id", "name", "step", "value", "time"]
+        assert len(df) == 9 and set(df["id"]) == set(sweep)
+        first = df[df["id"] == sweep[0]]
+        assert first["step"].tolist() == [0, 1, 2]
+        assert first["value"].tolist() == pytest.approx([1 / 0.3, 0.5 / 0.3, 1 / 0.9])
+        merged = df.merge(m.to_dataframe(columns=["lr"]), on="id")
+        assert set(merged["lr"]) == {0.1, 0.2, 0.3}
+
+    def test_series_of_chosen_runs(self, sweep) -> None:
+        m = TmtManager()
+        df = m.series_dataframe(m.runs(where="lr=0.1"))
+        assert set(df["id"]) == {sweep[1]} and set(df["name"]) == {"loss"}
+
+
+class TestFindingTheStore:
+    """Reading finds the project's store from any folder inside it, as git finds .git."""
+
+    def test_from_a_subfolder(self, sweep, project: Path, monkeypatch) -> None:
+        notebooks = project / "notebooks" / "deep"
+        notebooks.mkdir(parents=True)
+        monkeypatch.chdir(notebooks)
+        m = TmtManager()
+        assert m.root == str(project / ".tmt")
+        assert len(m.runs()) == 3
+
+    def test_the_projects_configuration_is_used_from_a_subfolder(
+        self, project: Path, monkeypatch
+    ) -> None:
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "config.json").write_text('{"tmt_dir": "elsewhere"}')
+        (project / "sub").mkdir()
+        monkeypatch.chdir(project / "sub")
+        assert TmtManager().root == str(project / "elsewhere")
+
+    def test_a_path_opens_any_store(self, sweep, project: Path, tmp_path, monkeypatch) -> None:
+        monkeypatch.chdir(tmp_path)
+        for path in (project, project / ".tmt", str(project)):
+            assert len(TmtManager(path=path).runs()) == 3
+
+    def test_a_path_without_a_store_is_an_error(self, project: Path, tmp_path) -> None:
+        from tmt import ConfigError
+
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        with pytest.raises(ConfigError, match="no tmt store there"):
+            TmtManager(path=empty)
+        with pytest.raises(ConfigError, match="no such folder"):
+            TmtManager(path=tmp_path / "missing")
+
+    def test_config_and_path_together_are_an_error(self, project: Path) -> None:
+        from tmt import ArgumentError
+
+        with pytest.raises(ArgumentError, match="config or path"):
+            TmtManager(config="x.json", path=project)
+
+    def test_recording_keeps_the_working_folder(self, sweep, project: Path, monkeypatch) -> None:
+        sub = project / "sub"
+        sub.mkdir()
+        monkeypatch.chdir(sub)
+        tmt_recorder(name="here")(lambda: {"x": 1})()
+        assert (sub / ".tmt").is_dir()
+        assert [e.name for e in TmtManager().runs()] == ["here"]  # the nearest store
+
+    def test_the_stamp_changes_when_a_run_is_added(self, sweep) -> None:
+        m = TmtManager()
+        before = m.stamp()
+        assert m.stamp() == before
+        tmt_recorder(name="new")(lambda: {"x": 1})()
+        assert m.stamp() != before

@@ -30,7 +30,8 @@ class TestModel:
         assert names_accs(model) == [("b", 0.7), ("a", 0.9), ("b", 0.5)]
 
     def test_sort_cycles_date_name_metrics_and_reverses(self, model: RunsModel) -> None:
-        assert model.sort_keys() == ["started", "name", "acc"]
+        # Then the metrics, then the parameters that vary (here the lambdas' default "acc").
+        assert model.sort_keys() == ["started", "name", "metrics.acc", "params.acc"]
         model.next_sort()
         assert [n for n, _ in names_accs(model)] == ["a", "b", "b"]
         model.next_sort()

@@ -14,7 +14,7 @@ from tmt.tui.app import App
 from tmt.tui.keys import KEY_BINDINGS
 from tmt.tui.model import RunsModel
 from tmt.tui.views import CompareView, DetailView, DiffView, EmptyView, HelpView, RunsView
-from tmt.tui.widgets import Chart, LazyWalker
+from tmt.tui.widgets import END_GLYPH, Chart, LazyWalker
 
 
 def text(widget: urwid.Widget, size: tuple[int, ...]) -> str:
@@ -59,6 +59,41 @@ class TestWidgets:
     def test_an_overlaid_chart_has_a_legend(self) -> None:
         out = text(Chart("loss", [("run a", [0, 1], [1, 2]), ("run b", [0, 1], [2, 1])]), (50,))
         assert "━━ run a" in out and "━━ run b" in out
+
+
+class TestChart:
+    """Marks where each curve ends, so a run that stopped early among longer ones shows."""
+
+    SERIES = (
+        ("long", tuple(range(100)), tuple(1 / (1 + s) for s in range(100))),
+        ("short", tuple(range(30)), tuple(1 / (1 + s) for s in range(30))),
+    )
+
+    def test_each_curve_ends_in_a_dot_of_its_colour(self) -> None:
+        chart = Chart("loss", self.SERIES)
+        canvas = chart.render((60,))
+        ends = [
+            attr
+            for row in canvas.content()
+            for attr, _, text in row
+            for _ in range(text.decode().count(END_GLYPH))
+        ]
+        assert sorted(ends) == ["series0", "series1"]
+
+    def test_the_short_curve_ends_left_of_the_long_one(self) -> None:
+        rows = text(Chart("loss", self.SERIES), (60,)).splitlines()
+        (row,) = [line for line in rows if line.count(END_GLYPH) == 2]  # both end lowest
+        plot = row.split("┤")[1]
+        assert plot.rstrip().endswith(END_GLYPH) and plot.index(END_GLYPH) < len(plot) // 2
+
+    def test_the_stats_say_at_which_step_each_ends(self) -> None:
+        out = text(Chart("loss", self.SERIES), (80,))
+        assert "━━ long  last 0.01  min 0.01  max 1  ends at step 99" in out
+        assert "━━ short  last 0.03333  min 0.03333  max 1  ends at step 29" in out
+
+    def test_a_lone_curve_is_marked_too(self) -> None:
+        out = text(Chart("loss", self.SERIES[1:]), (60,))
+        assert out.count(END_GLYPH) == 1 and "ends at step 29" in out
 
 
 class TestScreens:

@@ -38,12 +38,14 @@ if TYPE_CHECKING:
         DuplicatedNameError,
         EntryNotFound,
         NotInRunError,
+        QueryError,
         ReadOnlyRunError,
         ResultNameError,
         RunningRunError,
         SeriesNotFound,
         StoreError,
         TmtError,
+        UnknownFieldError,
     )
     from .manager import TmtManager
     from .recorder import tmt_recorder
@@ -75,6 +77,8 @@ _EXPORTS = {
     "ReadOnlyRunError": "errors",
     "RunningRunError": "errors",
     "SeriesNotFound": "errors",
+    "QueryError": "errors",
+    "UnknownFieldError": "errors",
 }
 
 __all__ = [
@@ -90,6 +94,7 @@ __all__ = [
     "EntryNotFound",
     "Metric",
     "NotInRunError",
+    "QueryError",
     "ReadOnlyRunError",
     "Result",
     "ResultNameError",
@@ -98,6 +103,7 @@ __all__ = [
     "StoreError",
     "TmtError",
     "TmtManager",
+    "UnknownFieldError",
     "__version__",
     "tmt_log",
     "tmt_recorder",

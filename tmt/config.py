@@ -66,7 +66,9 @@ class Configs:
     results_path: str
     snapshot_max_file_size: int
 
-    def __init__(self, source: str | None = None, **values: Any) -> None:
+    def __init__(
+        self, source: str | None = None, *, base: str | None = None, **values: Any
+    ) -> None:
         unknown = set(values) - set(_KEYS)
         if unknown:
             raise ArgumentTypeError(f"Configs() got unknown keys: {', '.join(sorted(unknown))}")
@@ -88,7 +90,7 @@ class Configs:
             if key != "gitignore_path" and not value.strip():
                 raise ConfigError(f"{where}: key {key!r} must not be empty")
         self.source = source
-        cwd = os.getcwd()
+        cwd = os.path.abspath(base) if base else os.getcwd()
         tmt_dir = _absolute(values.get("tmt_dir") or str(_DEFAULTS["tmt_dir"][0]), cwd)
         for key, (fallback, under_tmt_dir) in _DEFAULTS.items():
             path: str | None = values.get(key, fallback)
@@ -101,8 +103,11 @@ class Configs:
         _check_locations(self, cwd, where)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str | None = None) -> Configs:
-        """A configuration from a mapping of keys; unknown keys are ignored with a warning."""
+    def from_dict(
+        cls, data: dict[str, Any], source: str | None = None, base: str | None = None
+    ) -> Configs:
+        """A configuration from a mapping of keys; unknown keys are ignored with a warning.
+        Relative paths are taken from ``base`` (default: the working folder)."""
         where = source or "configuration"
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
@@ -115,11 +120,12 @@ class Configs:
                     f"{where}: unknown key {key!r} ignored (known keys: {', '.join(_KEYS)})",
                     stacklevel=3,
                 )
-        return cls(source=source, **known)
+        return cls(source=source, base=base, **known)
 
     @classmethod
-    def from_config(cls, path: str = CONFIG_PATH) -> Configs:
-        """Read the configuration file at ``path``; ``//`` and ``/* */`` comments are allowed."""
+    def from_config(cls, path: str = CONFIG_PATH, base: str | None = None) -> Configs:
+        """Read the configuration file at ``path``; ``//`` and ``/* */`` comments are allowed.
+        Relative paths in it are taken from ``base`` (default: the working folder)."""
         from .jsonfile import read_bytes
 
         path = os.fspath(path)
@@ -137,7 +143,7 @@ class Configs:
             ) from None
         except RecursionError:
             raise ConfigError(f"{path}: not a configuration (JSON nested too deeply)") from None
-        return cls.from_dict(data, source=path)
+        return cls.from_dict(data, source=path, base=base)
 
     @classmethod
     def from_default_path_or_default_config(cls) -> Configs:
@@ -158,6 +164,22 @@ class Configs:
             return cls.from_default_path_or_default_config()
         return cls.from_config(path)
 
+    @classmethod
+    def find(cls, start: str | None = None) -> Configs:
+        """The configuration of the project ``start`` (default: the working folder) is in,
+        for reading its runs: the nearest folder at or above ``start`` that holds a
+        ``.tmt`` folder, as git finds ``.git`` (without crossing into another file
+        system); its ``.tmt/config.json`` if there is one, relative paths taken from that
+        folder. Where no folder up holds one, the defaults of ``start``."""
+        start = os.path.abspath(start or os.getcwd())
+        project = find_project(start)
+        if project is None:
+            return cls(base=start)
+        config = os.path.join(project, CONFIG_PATH)
+        if os.path.isfile(config):
+            return cls.from_config(config, base=project)
+        return cls(base=project)
+
     def to_dict(self) -> dict[str, Any]:
         """The settings by key: paths resolved (absolute), sizes in bytes."""
         return {key: getattr(self, key) for key in _KEYS}
@@ -168,6 +190,49 @@ class Configs:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"Configs({fields})"
+
+
+def open_path(path: str) -> Configs:
+    """The configuration for reading the store at ``path``: a store's own folder (``.tmt``,
+    or any folder holding ``runs/`` or a 0.1.x ``tmt_db.json``), or a project folder, or a
+    folder inside one (see :meth:`Configs.find`). Raises ``ConfigError`` if there is none."""
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if not os.path.isdir(path):
+        raise ConfigError(f"{path}: no such folder")
+    store = os.path.basename(path) == ".tmt" or any(
+        os.path.exists(os.path.join(path, name)) for name in ("runs", "tmt_db.json")
+    )
+    if store:
+        parent = os.path.dirname(path)
+        config = os.path.join(path, "config.json")
+        if os.path.isfile(config):
+            return Configs.from_config(config, base=parent)
+        return Configs(base=parent, tmt_dir=path)
+    if find_project(path) is None:
+        raise ConfigError(f"{path}: no tmt store there, nor in a folder above it")
+    return Configs.find(path)
+
+
+def find_project(start: str) -> str | None:
+    """The nearest folder at or above ``start`` that holds a ``.tmt`` folder, or ``None``;
+    the search stops where the file system changes (a mount point), as git's does."""
+    folder = os.path.abspath(start)
+    try:
+        device = os.stat(folder).st_dev
+    except OSError:
+        return None
+    while True:
+        if os.path.isdir(os.path.join(folder, ".tmt")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        try:
+            if os.stat(parent).st_dev != device:
+                return None
+        except OSError:
+            return None
+        folder = parent
 
 
 def strip_comments(text: str) -> str:

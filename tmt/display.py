@@ -62,6 +62,58 @@ def printable(text: object) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+def width(text: str) -> int:
+    """The columns ``text`` takes on a terminal, shown as :func:`printable` shows it: two for
+    a CJK character or an emoji (a whole ZWJ sequence or flag too), none for a combining
+    accent. What aligns tables, since ``len`` counts code points, not columns."""
+    if text.isascii() and text.isprintable():  # the usual case, checked in C
+        return len(text)
+    text = printable(text)
+    if text.isascii():
+        return len(text)
+    from wcwidth import wcswidth  # here, not at the top: `import tmt` stays cheap
+
+    # Never -1 (unmeasurable): the characters wcwidth cannot measure are those escaped above.
+    return wcswidth(text)
+
+
+def fit(text: str, columns: int, right: bool = False) -> str:
+    """``text`` as :func:`printable` shows it, exactly ``columns`` columns wide: padded with
+    spaces (on the left when ``right``), or cut to end in "…". A wide character the cut
+    would split is left out whole and a space takes its place, so nothing ever overflows."""
+    if columns < 1:
+        return ""
+    if text.isascii() and text.isprintable():  # the usual case: a column is a character
+        used = len(text)
+        if used > columns:
+            text, used = text[: columns - 1] + "…", columns
+    else:
+        text = printable(text)
+        used = width(text)
+        if used > columns:
+            text = _cut(text, columns - 1)
+            used = width(text) + 1
+            text += "…"
+    padding = " " * (columns - used)
+    return padding + text if right else text + padding
+
+
+def _cut(text: str, columns: int) -> str:
+    """The longest start of ``text`` no wider than ``columns``: it keeps the accents and
+    joined characters that follow its last character, since they add no width."""
+    from wcwidth import wcswidth
+
+    # The width of a start of a text never shrinks as it grows: search for the longest.
+    short, long = 0, len(text)
+    while short < long:
+        middle = (short + long + 1) // 2
+        if wcswidth(text[:middle]) <= columns:
+            short = middle
+        else:
+            long = middle - 1
+    return text[:short]
+
+
 def one_line(message: object) -> str:
     """A message (an error's, a warning's) as one line, its whitespace collapsed, safe to show;
     without a leading ``tmt:``, which whoever shows it adds."""

@@ -40,7 +40,7 @@ class Entry:
     or ``crashed`` (a run whose process is gone without finishing).
     """
 
-    __slots__ = ("_metrics", "_record", "_root", "_snapshots", "run_dir")
+    __slots__ = ("_cells", "_latest", "_metrics", "_record", "_root", "_snapshots", "run_dir")
 
     def __init__(
         self,
@@ -53,6 +53,8 @@ class Entry:
         self._root = root
         self._snapshots = snapshots  # where snapshots are, if not in the store's folder
         self._metrics: dict[str, Any] | None = None
+        self._cells: dict[str, Any] | None = None
+        self._latest: dict[str, tuple[int, float, float]] | None = None
         #: The run's own folder (its record, output, logged series); ``None`` for 0.1.x runs.
         self.run_dir = run_dir
 
@@ -113,6 +115,22 @@ class Entry:
     def duration(self) -> float | None:
         """Seconds from start to end; ``None`` until the run ends."""
         return self._record.get("duration")
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds the run has taken: its duration once ended; while it runs, the time since
+        it started; for a run that crashed, the time to its last sign of life (the last value
+        it logged, or its last heartbeat)."""
+        duration = self.duration
+        if duration is not None:
+            return float(duration)
+        if self.status == "running":
+            import time
+
+            return max(0.0, time.time() - self.start_time)
+        last = [float(self._record.get("heartbeat_time") or self.start_time)]
+        last += [when for _, _, when in self.latest().values()]
+        return max(0.0, max(last) - self.start_time)
 
     # What it produced ---------------------------------------------------------------------
     @property
@@ -203,6 +221,28 @@ class Entry:
             return jsonfile.read_text(os.path.join(self.run_dir, f"{stream}.txt"), _MAX_OUTPUT)
         except OSError:
             return ""
+
+    def cells(self) -> dict[str, Any]:
+        """The run's parameters and metrics as flat ``params.*`` and ``metrics.*`` cells
+        (``{"opt": {"lr": 0.1}}`` as ``params.opt.lr``), in the order recorded."""
+        if self._cells is None:
+            from .cells import flatten
+
+            cells = {f"params.{k}": v for k, v in flatten(self.params).items()}
+            cells.update({f"metrics.{k}": v for k, v in flatten(self.metrics).items()})
+            self._cells = cells
+        return self._cells
+
+    def latest(self) -> dict[str, tuple[int, float, float]]:
+        """The last value logged of each series, by name, as ``(step, value, time)``: what a
+        run still running, or one that crashed, got to."""
+        if self._latest is None:
+            self._latest = {
+                name: (steps[-1], values[-1], times[-1])
+                for name, (steps, values, times) in self._read_series().items()
+                if values
+            }
+        return self._latest
 
     def series_names(self) -> list[str]:
         """The metrics logged with ``tmt_log``."""

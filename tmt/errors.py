@@ -1,5 +1,7 @@
 """The exceptions tmt raises, so callers can catch tmt's failures apart from their own."""
 
+from __future__ import annotations
+
 
 class TmtError(Exception):
     """Base class of every error tmt raises on purpose."""
@@ -35,6 +37,20 @@ class StoreError(TmtError, OSError):
 class ArgumentError(TmtError, ValueError):
     """A function of tmt was given a value it cannot take (an empty tag, a date it cannot
     read, a regular expression that does not compile)."""
+
+
+class QueryError(ArgumentError):
+    """A query (``--where``, the terminal app's ``/``, ``runs(where=...)``) cannot be read;
+    the message names the term and why."""
+
+
+class UnknownFieldError(ArgumentError):
+    """A name given for a parameter or metric matches none of the runs', or several; the
+    message names the closest real names (also in ``suggestions``)."""
+
+    def __init__(self, message: str, suggestions: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.suggestions = list(suggestions or ())
 
 
 class ArgumentTypeError(TmtError, TypeError):

@@ -6,10 +6,12 @@ import os
 import re
 import warnings
 
-from .config import Configs
+from .cells import cell
+from .config import Configs, open_path
 from .db import DbManager
 from .entry import Entry, Metric, Series
-from .errors import EntryNotFound, ReadOnlyRunError
+from .errors import ArgumentError, EntryNotFound, ReadOnlyRunError
+from .fields import Fields
 from .jsonfile import open_regular
 from .record import check_tags
 from .store import Store
@@ -23,8 +25,11 @@ if TYPE_CHECKING:
 class TmtManager:
     """Pick a run, then read its metrics, results and code snapshot.
 
-    ``config`` names a configuration file; by default ``.tmt/config.json`` of the working
-    folder is used when it exists. The manager only reads: it never creates the store.
+    The store read is the project's: the one in the nearest folder at or above the working
+    folder that holds a ``.tmt`` folder (so a notebook in ``notebooks/`` finds it), with its
+    ``.tmt/config.json`` if there is one. ``path`` opens another store (a project folder, a
+    folder in one, or a store's own folder); ``config`` names a configuration file instead.
+    The manager only reads: it never creates the store.
     ``db`` answers queries over all runs (see :class:`tmt.db.DbManager`).
 
     >>> manager = TmtManager()
@@ -33,8 +38,20 @@ class TmtManager:
     ...     print(f"{name}: {value}")
     """
 
-    def __init__(self, entry: Entry | None = None, config: str | None = None) -> None:
-        self.config = Configs.load(config)
+    def __init__(
+        self,
+        entry: Entry | None = None,
+        config: str | None = None,
+        path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        if config is not None and path is not None:
+            raise ArgumentError("TmtManager: give config or path, not both")
+        if path is not None:
+            self.config = open_path(os.fspath(path))
+        elif config is not None:
+            self.config = Configs.load(config)
+        else:
+            self.config = Configs.find()
         self.store = Store(self.config)
         self.db = DbManager(self._entries, self._entry_by_id)
         self.entry = entry
@@ -48,6 +65,11 @@ class TmtManager:
         """Whether anything was recorded in this store yet (a run, or a 0.1.x database)."""
         store = self.store
         return os.path.isdir(store.runs_dir) or os.path.isfile(store.legacy_path)
+
+    def stamp(self) -> object:
+        """A token that changes when runs are added to or removed from the store; cheap
+        enough to poll every second (the terminal app does, to show new runs)."""
+        return self.store.stamp()
 
     def set_entry_by_id(self, id: str) -> Entry:
         """Select the run with this id (or a unique prefix of it); raises ``EntryNotFound``
@@ -128,11 +150,14 @@ class TmtManager:
         until: Any = None,
         status: str | Iterable[str] | None = None,
         tags: str | Iterable[str] | None = None,
+        where: str | None = None,
     ) -> list[Entry]:
         """Runs, newest first, filtered by experiment ``name`` (exact, or a compiled regex,
         searched), start time (``since``/``until``: a datetime, a date, seconds since the
         epoch, or text such as ``2026-11-01``, ``yesterday``, ``3d``), ``status`` (one or
-        several) and ``tags`` (runs having them all)."""
+        several), ``tags`` (runs having them all) and ``where``, a query such as
+        ``"lr=0.3 acc>0.9 status:finished"`` (the language of ``tmt list --where``, see
+        :mod:`tmt.query`; a bad one raises ``QueryError`` or ``UnknownFieldError``)."""
         from .dates import parse_when
 
         low = None if since is None else parse_when(since)
@@ -154,7 +179,17 @@ class TmtManager:
             if wanted and not wanted.issubset(entry.tags):
                 continue
             found.append(entry)
+        if where is not None and where.strip():
+            from .query import parse
+
+            test = parse(where, self.fields(found))
+            found = [entry for entry in found if test(entry)]
         return found
+
+    def fields(self, runs: Iterable[Entry] | None = None) -> Fields:
+        """The parameters and metrics of ``runs`` (default: all), by every name that reaches
+        them: ``fields.resolve("lr")`` is ``"params.args.lr"`` (see :mod:`tmt.fields`)."""
+        return Fields(self.runs() if runs is None else runs, live=True)
 
     def last(self, name: str | None = None) -> Entry:
         """The newest run (of experiment ``name``); raises ``EntryNotFound`` if there is none."""
@@ -177,35 +212,70 @@ class TmtManager:
         self.entry = self.run(ref)
         return self.entry
 
-    def to_dataframe(self, runs: Iterable[Entry] | None = None) -> Any:
-        """A pandas DataFrame with one row a run (all runs, newest first, by default): id,
-        name, status, started, ended, duration, tags, note, then ``params.*`` and
-        ``metrics.*`` columns (nested values flattened with dots)."""
-        try:
-            import pandas as pd
-        except ImportError:
-            raise ImportError(
-                "to_dataframe() needs pandas: pip install 'ThatMetricTimeline[pandas]'"
-            ) from None
-        from .cells import fields
+    def to_dataframe(
+        self,
+        runs: Iterable[Entry] | None = None,
+        where: str | None = None,
+        columns: Iterable[str] | None = None,
+    ) -> Any:
+        """A pandas DataFrame with one row a run (all runs, newest first, by default, or
+        those ``where`` selects): id, name, status, started, ended, duration, tags, note,
+        then ``params.*`` and ``metrics.*`` columns (nested values flattened with dots).
 
+        ``columns`` picks parameters and metrics by any name that reaches them (``"lr"`` for
+        ``params.args.lr``), each column named as given. An empty store gives the same
+        columns, with no rows.
+        """
+        pd = _pandas("to_dataframe()")
+        entries = list(self.runs(where=where) if runs is None else runs)
+        if runs is not None and where:
+            from .query import parse
+
+            test = parse(where, Fields(entries, live=True))
+            entries = [e for e in entries if test(e)]
+        picked: dict[str, str] | None = None
+        if columns is not None:
+            fields = Fields(entries, live=True)
+            picked = {name: fields.resolve(name) for name in columns}
         rows = []
-        for entry in self.runs() if runs is None else runs:
-            row = {
+        for entry in entries:
+            row: dict[str, Any] = {
                 "id": entry.id,
                 "name": entry.name,
                 "status": entry.status,
-                "started": pd.Timestamp(entry.start_time, unit="s", tz="UTC").tz_convert(None),
-                "ended": None
-                if entry.end_time is None
-                else pd.Timestamp(entry.end_time, unit="s", tz="UTC").tz_convert(None),
+                "started": _timestamp(pd, entry.start_time),
+                "ended": None if entry.end_time is None else _timestamp(pd, entry.end_time),
                 "duration": entry.duration,
                 "tags": ",".join(entry.tags),
                 "note": entry.note,
             }
-            row.update(fields(entry))
+            if picked is None:
+                row.update(entry.cells())
+            else:
+                row.update({name: cell(entry, key) for name, key in picked.items()})
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows, columns=_columns(rows, picked))
+        for column in ("started", "ended"):
+            frame[column] = pd.to_datetime(frame[column])
+        return frame
+
+    def series_dataframe(
+        self, runs: Iterable[Entry] | None = None, names: str | Iterable[str] | None = None
+    ) -> Any:
+        """The series logged by many runs (default: all) as one long pandas DataFrame, one
+        row a logged value: id (the run's), name (the series'), step, value, time. Merge it
+        with :meth:`to_dataframe` on ``id`` for the runs' parameters. ``names`` keeps only
+        those series."""
+        pd = _pandas("series_dataframe()")
+        wanted = {names} if isinstance(names, str) else None if names is None else set(names)
+        rows = [
+            (entry.id, name, step, value, when)
+            for entry in (self.runs() if runs is None else runs)
+            for name, (steps, values, times) in entry.all_series().items()
+            if wanted is None or name in wanted
+            for step, value, when in zip(steps, values, times)
+        ]
+        return pd.DataFrame(rows, columns=["id", "name", "step", "value", "time"])
 
     # Changing the store -------------------------------------------------------------------
     def tag(self, ref: str, *tags: str) -> list[str]:
@@ -273,3 +343,32 @@ class TmtManager:
         entry = self._entry()
         children = [e for e in self._entries() if e.parent == entry.id]
         return [entry, *children]
+
+
+#: The columns every run has in :meth:`TmtManager.to_dataframe`, before its own.
+FRAME_COLUMNS = ("id", "name", "status", "started", "ended", "duration", "tags", "note")
+
+
+def _pandas(caller: str) -> Any:
+    try:
+        import pandas as pd
+    except ImportError:
+        raise ImportError(
+            f"{caller} needs pandas: pip install 'ThatMetricTimeline[pandas]'"
+        ) from None
+    return pd
+
+
+def _timestamp(pd: Any, seconds: float) -> Any:
+    return pd.Timestamp(seconds, unit="s", tz="UTC").tz_convert(None)
+
+
+def _columns(rows: list[dict[str, Any]], picked: dict[str, str] | None) -> list[str]:
+    """The frame's columns: every run's facts, then the cells any row has (or those picked)."""
+    columns = dict.fromkeys(FRAME_COLUMNS)
+    if picked is not None:
+        columns.update(dict.fromkeys(picked))
+    else:
+        for row in rows:
+            columns.update(dict.fromkeys(row))
+    return list(columns)

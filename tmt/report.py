@@ -87,6 +87,10 @@ def _summary(entry: Entry) -> list[str]:
         lines.append(f"tags: {', '.join(p(t) for t in entry.tags)}")
     ended = f", ended {display.when(entry.end_time)}" if entry.end_time else ""
     took = f" ({display.duration(entry.duration)})" if entry.duration is not None else ""
+    if entry.duration is None and entry.status == "running":
+        took = f" (running for {display.duration(entry.elapsed)})"
+    elif entry.duration is None and entry.elapsed > 0:  # crashed: when it fell silent
+        took = f" (last sign of life {display.duration(entry.elapsed)} later)"
     lines.append(f"started {display.when(entry.start_time)}{ended}{took} on {p(entry.host or '?')}")
     if entry.parent:
         lines.append(f"child of {p(entry.parent)}")

@@ -112,6 +112,17 @@ class Store:
         return tags
 
     # Reading ------------------------------------------------------------------------------
+    def stamp(self) -> tuple[int, int]:
+        """A token that changes when a run folder is added or removed (the modification
+        times of ``runs/`` and of a 0.1.x database): one stat each, to poll cheaply."""
+        stamps = []
+        for path in (self.runs_dir, self.legacy_path):
+            try:
+                stamps.append(os.stat(path).st_mtime_ns)
+            except OSError:
+                stamps.append(0)
+        return stamps[0], stamps[1]
+
     def records(self) -> list[dict[str, Any]]:
         """Every run record, 0.1.x ones included, oldest first."""
         records = load_records(self.runs_dir, self.index_path)

@@ -48,53 +48,137 @@ def line_chart(
 
 
 def multi_line_chart(
-    series: Sequence[tuple[Sequence[float], Sequence[float]]], width: int = 60, height: int = 10
+    series: Sequence[tuple[Sequence[float], Sequence[float]]],
+    width: int = 60,
+    height: int = 10,
+    logy: bool = False,
+    x_label: str = "",
 ) -> tuple[list[str], list[list[list[int]]]]:
     """Several series on shared axes: the rows, and for each series which cells it drew in
-    (``cells[i][row][col]`` is 1 where series ``i`` has a dot), so a caller can colour them."""
-    points = [
-        (float(x), float(y))
-        for xs, ys in series
-        for x, y in zip(xs, ys)
-        if _finite(x) and _finite(y)
-    ]
-    if not points:
+    (``cells[i][row][col]`` is 1 where series ``i`` has a dot), so a caller can colour them.
+
+    ``logy`` draws the y axis on a log scale (values that are not positive leave gaps);
+    ``x_label`` names the x axis, between its first and last value when it fits.
+    """
+    frame = _Frame.fit(series, width, height, logy)
+    if frame is None:
         return ["(no data)"], [[] for _ in series]
-    x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
-    y_low, y_high = min(p[1] for p in points), max(p[1] for p in points)
-    y_labels = [_label(y_high), _label(y_low)]
-    margin = max(len(s) for s in y_labels) + 1
-    cols = max(4, width - margin - 1)
-    rows = max(2, height - 2)  # the x axis and its labels take two
-    pixels_x, pixels_y = cols * 2, rows * 4
+    cols, rows = frame.cols, frame.rows
     canvas = [[0] * cols for _ in range(rows)]
     owners: list[list[list[int]]] = []
     for xs, ys in series:
         mine = [[0] * cols for _ in range(rows)]
         previous = None
         for x, y in zip(xs, ys):
-            if not (_finite(x) and _finite(y)):
+            pixel = frame.pixel(x, y)
+            if pixel is None:
                 previous = None
                 continue
-            px = _scale(float(x), x_low, x_high, pixels_x)
-            py = pixels_y - 1 - _scale(float(y), y_low, y_high, pixels_y)
-            for qx, qy in _segment(previous or (px, py), (px, py)):
+            for qx, qy in _segment(previous or pixel, pixel):
                 cx, cy = qx // 2, qy // 4
                 canvas[cy][cx] |= _DOTS[qx % 2][qy % 4]
                 mine[cy][cx] = 1
-            previous = (px, py)
+            previous = pixel
         owners.append(mine)
+    y_labels = frame.y_labels
+    margin = frame.margin
     lines = []
     for r in range(rows):
         label = y_labels[0] if r == 0 else y_labels[1] if r == rows - 1 else ""
         cells = "".join(chr(0x2800 + bits) if bits else " " for bits in canvas[r])
         lines.append(f"{label:>{margin - 1}} ┤{cells}")
-    left, right = _label(x_low), _label(x_high)
+    left, right = _label(frame.x_low), _label(frame.x_high)
     axis = " " * margin + "└" + "─" * cols
     lines.append(axis)
     gap = max(1, cols - len(left) - len(right))
-    lines.append(" " * (margin + 1) + left + " " * gap + right)
+    middle = " " * gap
+    if x_label and len(x_label) + 2 <= gap:
+        before = (gap - len(x_label)) // 2
+        middle = " " * before + x_label + " " * (gap - before - len(x_label))
+    lines.append(" " * (margin + 1) + left + middle + right)
     return lines, owners
+
+
+def end_cells(
+    series: Sequence[tuple[Sequence[float], Sequence[float]]],
+    width: int = 60,
+    height: int = 10,
+    logy: bool = False,
+) -> list[tuple[int, int] | None]:
+    """Where each series ends in the chart :func:`multi_line_chart` draws with the same
+    arguments: the ``(row, column)`` of the cell of its last point that can be drawn (the
+    column counted from the first cell right of the axis), or ``None`` for a series with
+    none. So a caller can mark where a curve stops, as a run that ended early does."""
+    frame = _Frame.fit(series, width, height, logy)
+    ends: list[tuple[int, int] | None] = []
+    for xs, ys in series:
+        count = min(len(xs), len(ys))
+        last = None
+        if frame is not None:  # the last point that can be drawn: searched from the end
+            pixels = (frame.pixel(xs[i], ys[i]) for i in range(count - 1, -1, -1))
+            last = next((p for p in pixels if p is not None), None)
+        ends.append((last[1] // 4, last[0] // 2) if last else None)
+    return ends
+
+
+class _Frame:
+    """The axes several series share: their ranges, and the cells the chart has."""
+
+    def __init__(
+        self,
+        xs: tuple[float, float],
+        ys: tuple[float, float],
+        width: int,
+        height: int,
+        logy: bool,
+    ) -> None:
+        self.x_low, self.x_high = xs
+        self.y_low, self.y_high = ys  # as drawn: logarithms with ``logy``
+        self.logy = logy
+        shown = (10**y for y in (self.y_high, self.y_low)) if logy else (self.y_high, self.y_low)
+        self.y_labels = [_label(y) for y in shown]
+        self.margin = max(len(s) for s in self.y_labels) + 1
+        self.cols = max(4, width - self.margin - 1)
+        self.rows = max(2, height - 2)  # the x axis and its labels take two
+
+    @classmethod
+    def fit(
+        cls,
+        series: Sequence[tuple[Sequence[float], Sequence[float]]],
+        width: int,
+        height: int,
+        logy: bool,
+    ) -> _Frame | None:
+        """The frame that holds every point of ``series``; ``None`` if none can be drawn."""
+        points = []
+        for xs, ys in series:
+            for x, raw in zip(xs, ys):
+                y = _drawn(raw, logy)
+                if y is not None and _finite(x):
+                    points.append((float(x), y))
+        if not points:
+            return None
+        xs = (min(p[0] for p in points), max(p[0] for p in points))
+        ys = (min(p[1] for p in points), max(p[1] for p in points))
+        return cls(xs, ys, width, height, logy)
+
+    def pixel(self, x: float, y: float) -> tuple[int, int] | None:
+        """The dot ``(x, y)`` falls on, counted from the top left; ``None`` if it has none."""
+        drawn = _drawn(y, self.logy)
+        if not _finite(x) or drawn is None:
+            return None
+        pixels_y = self.rows * 4
+        px = _scale(float(x), self.x_low, self.x_high, self.cols * 2)
+        return px, pixels_y - 1 - _scale(drawn, self.y_low, self.y_high, pixels_y)
+
+
+def _drawn(y: object, logy: bool) -> float | None:
+    """``y`` as drawn (its logarithm with ``logy``), or ``None`` if it cannot be."""
+    if not isinstance(y, (int, float)) or isinstance(y, bool) or not math.isfinite(y):
+        return None
+    if logy:
+        return math.log10(y) if y > 0 else None
+    return float(y)
 
 
 def _finite(value: object) -> bool:

@@ -1,4 +1,4 @@
-"""The ``tmt`` command line: find, inspect, compare, diff and clean up runs.
+"""The ``tmt`` command line: find, inspect, compare, plot, diff and clean up runs.
 
 Built on ``argparse``; every command only calls the library (``TmtManager``) and formats what
 it returns. ``main(argv)`` returns the exit status: 0, 1 for an error (one line on stderr,
@@ -16,8 +16,8 @@ from .console import Console
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-    from typing import NoReturn
+    from collections.abc import Iterable, Sequence
+    from typing import Any, NoReturn
 
 
 class UsageError(Exception):
@@ -29,20 +29,34 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+class _CommandParser(_Parser):
+    """The parser of one command. It reports the arguments it does not know itself, so the
+    message names the command (argparse hands them up to ``tmt``'s parser, which would name
+    only ``tmt``); options given before the command are still reported by ``tmt``'s."""
+
+    def parse_known_args(
+        self, args: Iterable[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+
 def build_parser() -> argparse.ArgumentParser:
-    from . import listing, managing, showing
+    from . import listing, managing, plotting, showing
 
     parser = _Parser(
         prog="tmt",
-        description="Find, inspect, compare, diff and clean up the runs recorded with tmt.",
+        description="Find, inspect, compare, plot, diff and clean up the runs recorded with tmt.",
         epilog="Runs are named by REF: an id or a unique prefix of one, 'last', 'last~N' "
         "(N runs before the last), an experiment name (its newest run) or NAME~N.",
     )
     parser.add_argument("--config", metavar="PATH", help="a configuration file, as in the library")
     parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
     parser.add_argument("--version", action="version", version=_version())
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for module in (listing, showing, managing):
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
+    for module in (listing, showing, plotting, managing):
         module.register(commands)
     tui = commands.add_parser(
         "tui",
@@ -79,6 +93,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(argv: Sequence[str] | None, console: Console) -> int:
+    from ..errors import QueryError, UnknownFieldError
+
+    command = "tmt"
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -90,9 +107,13 @@ def _run(argv: Sequence[str] | None, console: Console) -> int:
                 os.chdir(args.directory)
             except OSError as exc:
                 raise UsageError(f"tmt: -C {args.directory}: {exc.strerror or exc}") from None
+        command = f"tmt {args.command}"
         return args.handler(args, console) or 0
     except UsageError as exc:
         console.message(str(exc))
+        return 2
+    except (QueryError, UnknownFieldError) as exc:  # a misspelt name or query: usage
+        console.message(f"{command}: {_one_line(exc)}")
         return 2
     except BrokenPipeError:  # `tmt list | head`: stop quietly
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -8,8 +8,10 @@ import re
 
 from .. import TmtManager
 from .. import display as fmt
-from ..cells import by_metric, flatten, main_metrics, number
+from ..cells import FACTS, cell, flatten, numeric, ordered, shown, shown_duration
 from ..display import STATUS_COLOURS, json_text, printable
+from ..fields import Fields
+from ..query import parse
 from ..record import STATUSES
 from ..textchart import line_chart
 from .options import add_output_options
@@ -32,9 +34,20 @@ def register(commands: Any) -> None:
         ),
     )
     add_filters(p)
-    p.add_argument("--sort", metavar="METRIC", help="order by this metric (highest first)")
+    p.add_argument(
+        "--sort",
+        metavar="FIELD",
+        help="order by a metric or parameter (highest first; finished runs ranked before "
+        "the others), or by name, started, duration",
+    )
     p.add_argument("--asc", action="store_true", help="with --sort: lowest first")
     p.add_argument("--limit", type=int, metavar="N", help="show at most N runs")
+    p.add_argument(
+        "--columns",
+        metavar="A,B,...",
+        help="the metrics and parameters to show (default: the main metrics, then the "
+        "parameters that vary among the runs listed)",
+    )
     add_output_options(p, "table", "json", "csv")
     p.set_defaults(handler=list_runs)
 
@@ -56,6 +69,13 @@ def register(commands: Any) -> None:
     )
     p.add_argument("name", help="the experiment's name")
     p.add_argument("--metric", "-m", help="the metric (default: the experiment's most common)")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=[*STATUSES, "all"],
+        help="runs with this status (repeatable; default: finished; all: every run)",
+    )
+    add_where(p)
     add_output_options(p, "table", "json")
     p.set_defaults(handler=timeline)
 
@@ -72,6 +92,17 @@ def add_filters(parser: argparse.ArgumentParser) -> None:
         help="only runs with this status (repeat for several)",
     )
     parser.add_argument("--tag", action="append", help="only runs with this tag (repeatable)")
+    add_where(parser)
+
+
+def add_where(parser: argparse.ArgumentParser) -> None:
+    """``--where``: the terminal app's query language on the command line."""
+    parser.add_argument(
+        "--where",
+        metavar="EXPR",
+        help="only runs matching this query: 'lr=0.3 acc>0.9 status:finished tag:x' "
+        "(every term must hold; parameters by full or leaf name)",
+    )
 
 
 def manager_for(args: argparse.Namespace) -> TmtManager:
@@ -88,7 +119,12 @@ def filtered(args: argparse.Namespace, manager: TmtManager | None = None) -> lis
         except re.error:
             name = re.compile(re.escape(args.name))
     return manager.runs(
-        name=name, since=args.since, until=args.until, status=args.status, tags=args.tag
+        name=name,
+        since=args.since,
+        until=args.until,
+        status=args.status,
+        tags=args.tag,
+        where=args.where,
     )
 
 
@@ -111,13 +147,24 @@ def run_json(entry: Entry) -> dict[str, Any]:
         "params": record.get("params") or {},
         "metrics": record.get("metrics") or {},
         "series": record.get("series") or [],
+        "elapsed": entry.elapsed,
+        # What a run not finished got to: the last value logged of each series.
+        "last_logged": None
+        if entry.status == "finished"
+        else {
+            name: {"step": step, "value": value, "time": when}
+            for name, (step, value, when) in entry.latest().items()
+        },
     }
 
 
 def list_runs(args: argparse.Namespace, console: Console) -> int:
     entries = filtered(args)
+    fields = Fields(entries, live=True)
+    sort_key = None
     if args.sort:
-        entries = by_metric(entries, args.sort, highest_first=not args.asc)
+        sort_key = args.sort if args.sort in FACTS else fields.resolve(args.sort)
+        entries = ordered(entries, sort_key, highest_first=not args.asc)
     if args.limit is not None:
         entries = entries[: max(0, args.limit)]
     if args.format == "json":
@@ -129,11 +176,13 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
         return 0
-    metrics = main_metrics(entries)
-    if args.sort and args.sort in metrics:
-        metrics.remove(args.sort)
-        metrics.insert(0, args.sort)
-    headers = ["id", "name", "status", "started", "duration", *metrics]
+    if args.columns is not None:
+        keys = [fields.resolve(name.strip()) for name in args.columns.split(",") if name.strip()]
+    else:
+        keys = fields.columns(entries)
+        if sort_key in fields.cells:
+            keys = [sort_key, *(k for k in keys if k != sort_key)]
+    headers = ["id", "name", "status", "started", "duration", *(fields.short(k) for k in keys)]
     rows, styles = [], []
     for e in entries:
         rows.append(
@@ -142,13 +191,14 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
                 e.name,
                 e.status,
                 fmt.when(e.start_time),
-                fmt.duration(e.duration),
-                *(fmt.value(e.metrics[m]) if m in e.metrics else "" for m in metrics),
+                shown_duration(e),
+                *(shown(e, k) for k in keys),
             ]
         )
         status_style = (STATUS_COLOURS.get(e.status, ""),)
-        styles.append([("dim",), ("bold",), status_style, (), (), *(() for _ in metrics)])
-    console.table(headers, rows, styles, right=[False] * 4 + [True] * (1 + len(metrics)))
+        styles.append([("dim",), ("bold",), status_style, (), (), *(() for _ in keys)])
+    right = [False] * 4 + [True] + [k.startswith("metrics.") for k in keys]
+    console.table(headers, rows, styles, right=right, hint="--columns, --json or --csv")
     return 0
 
 
@@ -204,18 +254,46 @@ def write_csv(console: Console, rows: list[dict[str, Any]]) -> None:
 
 def timeline(args: argparse.Namespace, console: Console) -> int:
     manager = manager_for(args)
-    entries = list(reversed(manager.runs(name=args.name)))
-    if not entries:
+    statuses = args.status or ["finished"]
+    every = list(reversed(manager.runs(name=args.name)))
+    if not every:
         raise LookupError(f"no runs of an experiment named {args.name!r}")
-    metric = args.metric or next(iter(main_metrics(entries, 1)), None)
-    if metric is None:
-        raise LookupError(f"the runs of {args.name!r} have no metrics")
-    points = [(e, number(e.metrics.get(metric))) for e in entries]
+    entries = [e for e in every if "all" in statuses or e.status in statuses]
+    if args.where:
+        test = parse(args.where, Fields(entries, live=True))
+        entries = [e for e in entries if test(e)]
+    if not entries:
+        wanted = " or ".join(statuses)
+        why = (
+            f"none of the {len(every)} runs of {args.name!r} is {wanted}"
+            + (" and matches --where" if args.where else "")
+            + " (--status all shows every run)"
+        )
+        if args.format != "json":
+            raise LookupError(why)
+        console.message(f"tmt: {why}")
+        console.print("[]")
+        return 0
+    fields = Fields(entries, live=True)
+    if args.metric:
+        key = fields.resolve(args.metric)
+    else:
+        common = fields.columns(entries)
+        key = next((k for k in common if k.startswith("metrics.")), "")
+        if not key:
+            raise LookupError(f"the runs of {args.name!r} have no metrics")
+    metric = fields.short(key)
+    points = [(e, numeric(cell(e, key))) for e in entries]
     if args.format == "json":
         console.print(
             json_text(
                 [
-                    {"id": e.id, "started": e.to_dict().get("started"), "value": v}
+                    {
+                        "id": e.id,
+                        "started": e.to_dict().get("started"),
+                        "status": e.status,
+                        "value": v,
+                    }
                     for e, v in points
                 ],
                 indent=2,
@@ -223,10 +301,13 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
         )
         return 0
     title = f"{printable(args.name)}: {printable(metric)} across {len(entries)} runs"
+    left_out = len(every) - len(entries)
+    if left_out:
+        title += f" ({left_out} other runs left out: --status all shows them)"
     console.print(console.style(title, "bold"))
     rows = [
-        [str(i), e.id[:8], fmt.when(e.start_time), e.status, "" if v is None else fmt.value(v)]
-        for i, (e, v) in enumerate(points)
+        [str(i), e.id[:8], fmt.when(e.start_time), e.status, shown(e, key)]
+        for i, (e, _) in enumerate(points)
     ]
     console.table(
         ["#", "id", "started", "status", metric], rows, right=[True, False, False, False, True]
@@ -242,4 +323,5 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
 
 
 def _any_filter(args: argparse.Namespace) -> bool:
-    return any(getattr(args, k, None) for k in ("name", "since", "until", "status", "tag"))
+    keys = ("name", "since", "until", "status", "tag", "where")
+    return any(getattr(args, k, None) for k in keys)

@@ -6,10 +6,13 @@ from .. import TmtManager, cells
 from .. import display as fmt
 from ..cells import flatten
 from ..display import json_text, printable, printable_lines
+from ..fields import Fields
+from ..query import parse
 from ..report import Report, run_report
 from ..textchart import sparkline
 from ..treediff import tree_diff
-from .listing import run_json
+from . import UsageError
+from .listing import add_where, run_json
 from .options import add_output_options
 
 TYPE_CHECKING = False
@@ -49,7 +52,8 @@ def register(commands: Any) -> None:
         description="Params and metrics of several runs side by side; "
         "rows that differ are highlighted (marked * when not coloured).",
     )
-    p.add_argument("refs", nargs="+", metavar="REF", help="the runs, two or more")
+    p.add_argument("refs", nargs="*", metavar="REF", help="the runs, two or more")
+    add_where(p)
     p.add_argument("--all", action="store_true", help="also show rows that are the same")
     add_output_options(p, "table", "json")
     p.set_defaults(handler=compare)
@@ -157,7 +161,17 @@ def diff(args: argparse.Namespace, console: Console) -> int:
 
 def compare(args: argparse.Namespace, console: Console) -> int:
     manager = TmtManager(config=args.config)
-    entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
+    if not args.refs and not args.where:
+        raise UsageError("tmt compare: name the runs (REF...) or select them with --where")
+    if args.refs:
+        entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
+        if args.where:
+            test = parse(args.where, Fields(entries, live=True))
+            entries = [e for e in entries if test(e)]
+    else:
+        entries = manager.runs(where=args.where)
+    if not entries:
+        raise LookupError("no runs match --where")
     rows = cells.compare(entries)
     if args.format == "json":
         console.print(
@@ -183,7 +197,8 @@ def compare(args: argparse.Namespace, console: Console) -> int:
     if not shown:
         console.message("tmt: the runs' params and metrics are the same (--all shows them)")
         return 0
-    console.table(headers, lines, styles)
+    # Every run is shown: at a terminal too narrow for them side by side, in blocks of runs.
+    console.table(headers, lines, styles, wrap=True)
     return 0
 
 

@@ -133,18 +133,22 @@ class App:
             self.runs.update(message)
 
     def _tick(self, loop: urwid.MainLoop, _: object) -> None:
-        """Refresh the list by itself while runs are running."""
+        """Refresh the list by itself while runs are running, and when runs were added or
+        removed (by other processes: a run started after the app opened)."""
         idle = self.runs is not None and self.view is self.runs and self.runs.prompt is None
-        if idle and self.model.any_running():
-            self.reload()
+        if idle and (self.model.any_running() or self.model.store_changed()):
+            self.reload(self.runs.message if self.runs is not None else None)
         loop.set_alarm_in(REFRESH_SECONDS, self._tick)
 
     # The clipboard ----------------------------------------------------------------------------
     def copy(self, entry: object) -> None:
         """Copy the run's snapshot path with the terminal's OSC 52 escape, which works over SSH
         and needs no clipboard program; where nothing can take it, the path is still shown."""
-        path = getattr(entry, "snapshot_path", None) or getattr(entry, "run_dir", None) or ""
-        status = self.runs.set_status if self.runs is not None else (lambda m: None)
+        snapshot = getattr(entry, "snapshot_path", None)
+        path = snapshot or getattr(entry, "run_dir", None) or ""
+        what = "snapshot path" if snapshot else "run folder"
+        # Said where it can be read: the screen in front, else the list's status line.
+        status = getattr(self.view, "set_status", None) or (lambda message: None)
         if not path:
             status("this run has no snapshot path to copy")
             return
@@ -154,6 +158,6 @@ class App:
             stream = out or sys.stdout
             stream.write(sequence)
             stream.flush()
-            status(f"copied {printable(path)} (OSC 52)")
+            status(f"copied the {what} {printable(path)} (through the terminal, OSC 52)")
         except (OSError, ValueError, AttributeError):
-            status(f"no clipboard here; the path is {printable(path)}")
+            status(f"no clipboard here; the {what} is {printable(path)}")

@@ -6,9 +6,10 @@ without a terminal.
 
 from __future__ import annotations
 
-from ..cells import by_metric, main_metrics
+from ..cells import ordered
+from ..fields import Fields
 from ..manager import TmtManager
-from .query import parse
+from ..query import parse
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,12 +26,15 @@ class RunsModel:
         self.all: list[Entry] = []
         self.query = ""
         self._predicate: Callable[[Entry], bool] | None = None
-        self.sort_index = 0  # into sort_keys()
+        self.sort_key = "started"  # a fact (started, name) or a cell (params.*, metrics.*)
         self.reverse = False
         self.grouped = False
         self.marked: list[str] = []  # ids, in the order they were marked
         self.visible: list[Entry] = []
-        self.metrics: list[str] = []
+        self.fields = Fields(())
+        #: The cells shown as columns: the visible runs' metrics, then their varying params.
+        self.columns: list[str] = []
+        self.stamp: object = None  # the store's, when last read (see TmtManager.stamp)
         self.warnings: list[str] = []  # what reading the store warned about
 
     @property
@@ -38,28 +42,44 @@ class RunsModel:
         return self.manager.has_runs()
 
     def reload(self) -> None:
+        self.stamp = self.manager.stamp()
         self.all = self.manager.runs()  # newest first
-        self.metrics = main_metrics(self.all, 6)
+        self.fields = Fields(self.all, live=True)
         known = {e.id for e in self.all}
         self.marked = [i for i in self.marked if i in known]
         self._refresh()
 
+    def store_changed(self) -> bool:
+        """Whether runs were added or removed since the last reload (cheap: one stat)."""
+        return self.manager.stamp() != self.stamp
+
     def search(self, text: str) -> None:
-        """Apply the query ``text``; raises ``QueryError`` (and keeps the old one) if bad."""
-        predicate = parse(text) if text.strip() else None
+        """Apply the query ``text``; raises ``QueryError`` or ``UnknownFieldError`` (and
+        keeps the old query) if it cannot be read."""
+        self.check(text)
+        predicate = parse(text, self.fields) if text.strip() else None
         self.query, self._predicate = text.strip(), predicate
         self._refresh()
 
-    def sort_keys(self) -> list[str]:
-        return ["started", "name", *self.metrics]
+    def check(self, text: str) -> int:
+        """How many runs the query ``text`` matches; raises as :meth:`search` does."""
+        if not text.strip():
+            return len(self.all)
+        test = parse(text, self.fields)
+        return sum(1 for e in self.all if test(e))
 
-    @property
-    def sort_key(self) -> str:
-        keys = self.sort_keys()
-        return keys[self.sort_index % len(keys)]
+    def sort_keys(self) -> list[str]:
+        return ["started", "name", *self.columns]
+
+    def sort_label(self) -> str:
+        """The sort key by the name people know it by (``lr``, not ``params.args.lr``)."""
+        key = self.sort_key
+        return key if key in ("started", "name") else self.fields.short(key)
 
     def next_sort(self) -> None:
-        self.sort_index = (self.sort_index + 1) % len(self.sort_keys())
+        keys = self.sort_keys()
+        position = keys.index(self.sort_key) if self.sort_key in keys else -1
+        self.sort_key = keys[(position + 1) % len(keys)]
         self._refresh()
 
     def reverse_sort(self) -> None:
@@ -89,11 +109,11 @@ class RunsModel:
         return older[0] if older else None
 
     def diff_pair(self, focused: Entry | None) -> tuple[Entry, Entry] | None:
-        """The two runs ``d`` diffs: two marked ones (older first), or the focused run and the
-        one before it of the same name."""
+        """The two runs ``d`` diffs: the two marked last (older first), or the focused run
+        and the one before it of the same name."""
         marked = self.marked_entries()
-        if len(marked) == 2:
-            a, b = sorted(marked, key=lambda e: e.start_time)
+        if len(marked) >= 2:
+            a, b = sorted(marked[-2:], key=lambda e: e.start_time)
             return a, b
         if focused is not None:
             before = self.predecessor(focused)
@@ -103,13 +123,10 @@ class RunsModel:
 
     def _refresh(self) -> None:
         runs = [e for e in self.all if self._predicate is None or self._predicate(e)]
-        key = self.sort_key
-        if key == "started":
-            runs.sort(key=lambda e: e.start_time, reverse=not self.reverse)
-        elif key == "name":
-            runs.sort(key=lambda e: (e.name.lower(), -e.start_time), reverse=self.reverse)
-        else:
-            runs = by_metric(runs, key, highest_first=not self.reverse)
+        self.columns = self.fields.columns(runs)
+        if self.sort_key not in self.sort_keys():
+            self.sort_key = "started"  # its column went with the runs that had it
+        runs = ordered(runs, self.sort_key, highest_first=not self.reverse)
         if self.grouped:
             order: dict[str, int] = {}
             for e in runs:

@@ -10,11 +10,11 @@ import urwid
 
 from .. import cells
 from .. import display as fmt
-from ..display import STATUS_COLOURS, printable, printable_lines
+from ..display import STATUS_COLOURS, one_line, printable, printable_lines
+from ..errors import ArgumentError
 from ..report import Section, run_report
 from ..treediff import tree_diff
 from .keys import KEY_BINDINGS, key_label
-from .query import QueryError
 from .widgets import Chart, LazyWalker, Row
 
 TYPE_CHECKING = False
@@ -42,13 +42,19 @@ class RunsView(urwid.WidgetWrap):
 
     signals: ClassVar[list[str]] = ["open", "compare", "diff", "copy", "reload"]
 
-    #: Widths of the fixed columns (mark, id, status, started, duration) with their gaps, the
-    #: narrowest the name may get, and the width a metric column takes.
-    _FIXED, _NAME_MIN, _METRIC = 2 + 8 + 11 + 11 + 9 + 6, 16, 11
+    #: Widths of the fixed columns (mark, id, status, started, duration) with their gaps; the
+    #: widest the name column gets before the metrics have their share (and at most a
+    #: quarter of the width); a cell's bounds.
+    _FIXED, _NAME_MAX, _CELL = 2 + 8 + 11 + 11 + 9 + 5, 40, (4, 14)
+    #: How many runs are measured to size the columns (those on the first screens).
+    _SAMPLE = 200
 
     def __init__(self, model: RunsModel) -> None:
         self.model = model
-        self.metric_columns = 3
+        self.width = 100  # the terminal's columns at the last render
+        self.name_width = 16
+        self.cells: list[tuple[str, int]] = []  # the data columns shown: (cell, width)
+        self.message: str | None = None  # what the status line says before the list's state
         self.walker = LazyWalker([], self._row)
         self.listbox = urwid.ListBox(self.walker)
         self.status = urwid.Text("", wrap="clip")
@@ -65,6 +71,7 @@ class RunsView(urwid.WidgetWrap):
             self._emit("open", entry)
         elif name == "SEARCH":
             self.prompt = SearchPrompt(model.query)
+            urwid.connect_signal(self.prompt, "postchange", lambda *_: self._check_query())
             # The status line stays above the prompt, to explain a query that cannot be read.
             prompt = urwid.AttrMap(self.prompt, "footer")
             self.frame.footer = urwid.Pile([self.footer, prompt], focus_item=1)
@@ -98,7 +105,9 @@ class RunsView(urwid.WidgetWrap):
             if pair is None:
                 self.set_status("mark two runs, or open one that has an earlier run of its name")
             else:
-                self._emit("diff", pair)
+                count = len(model.marked)
+                note = f"{count} runs marked: the last two marked are diffed" if count > 2 else ""
+                self._emit("diff", (*pair, note))
         elif name == "RELOAD":
             self._emit("reload")
         elif name == "COPY" and entry is not None:
@@ -113,8 +122,8 @@ class RunsView(urwid.WidgetWrap):
         if name == "APPLY":
             try:
                 self.model.search(self.prompt.edit_text)
-            except QueryError as exc:
-                self.set_status(str(exc))
+            except ArgumentError as exc:
+                self.set_status(f"cannot search: {one_line(exc)}")
                 return True  # the prompt stays open, to fix the query
             self._close_prompt()
             self.update()
@@ -124,6 +133,17 @@ class RunsView(urwid.WidgetWrap):
         else:
             return False
         return True
+
+    def _check_query(self) -> None:
+        """Say, as the query is typed, how many runs it matches, or why it cannot be read."""
+        if self.prompt is None:
+            return
+        try:
+            count = self.model.check(self.prompt.edit_text)
+        except ArgumentError as exc:
+            self.set_status(f"cannot search: {one_line(exc)}")
+            return
+        self.set_status(f"{count} runs match; Enter applies, Esc cancels")
 
     def _close_prompt(self) -> None:
         self.prompt = None
@@ -138,27 +158,59 @@ class RunsView(urwid.WidgetWrap):
         """Redraw from the model, keeping the focus on the same run when it is still shown."""
         current = self.focused
         keep = (lambda e: e.id == current.id) if current is not None else None
+        self._layout()
         self.walker.set_items(self.model.visible, keep)
-        metrics = self.model.metrics[: self.metric_columns]
-        cells = [
+        model = self.model
+        arrow = " ↑" if model.reverse else " ↓"
+        header = [
             (2, ""),
-            (None, "name"),
+            (self.name_width, "name" + (arrow if model.sort_key == "name" else "")),
             (8, "id"),
             (11, "status"),
-            (11, "started"),
+            (11, "started" + (arrow if model.sort_key == "started" else "")),
             (9, "duration"),
-            *((10, printable(m)) for m in metrics),
+            *(
+                (w, printable(model.fields.short(k)) + (arrow if k == model.sort_key else ""))
+                for k, w in self.cells
+            ),
         ]
-        self.frame.header = urwid.AttrMap(Row(cells, None), "header")
+        self.frame.header = urwid.AttrMap(Row(header, None), "header")
         self.set_status(message)
 
+    def _layout(self) -> None:
+        """Size the columns for the terminal's width: the name as wide as the names need (up
+        to a share), then as many metric and parameter columns as fit, each as wide as its
+        values; the name takes what is left."""
+        model = self.model
+        sample = model.visible[: self._SAMPLE]
+        names = [fmt.width(printable(e.name)) for e in sample]
+        need = max([4, *names])
+        name = min(need, max(12, min(self._NAME_MAX, self.width // 4)))
+        room = self.width - self._FIXED - name
+        low, high = self._CELL
+        self.cells = []
+        for key in model.columns:
+            values = [fmt.width(cells.shown(e, key)) for e in sample]
+            label = fmt.width(printable(model.fields.short(key))) + 2  # room for the arrow
+            width = max(low, min(high, max([label, *values])))
+            if width + 1 > room:
+                break
+            self.cells.append((key, width))
+            room -= width + 1
+        self.name_width = max(4, name + max(0, min(room, need - name)))
+
     def set_status(self, message: str | None = None) -> None:
+        """Show ``message``, then the list's state, in the status line."""
+        self.message = message
         m = self.model
         parts = [f"{len(m.visible)} of {len(m.all)} runs"]
         if m.query:
             parts.append(f"search: {m.query}")
         arrow = "↑" if m.reverse else "↓"
-        parts.append(f"sort: {m.sort_key} {arrow}")
+        parts.append(f"sort: {m.sort_label()} {arrow}")
+        hidden = len(m.columns) - len(self.cells)
+        if hidden > 0:
+            parts.append(f"{hidden} more columns: widen, or compare (c)")
         if m.grouped:
             parts.append("grouped")
         if m.marked:
@@ -171,16 +223,16 @@ class RunsView(urwid.WidgetWrap):
 
     def _row(self, entry: Entry) -> Row:
         mark = ("mark", "● ") if entry.id in self.model.marked else "  "
-        cells = [
+        row = [
             (2, mark),
-            (None, printable(entry.name)),
+            (self.name_width, printable(entry.name)),
             (8, ("dim", printable(entry.id[:8]))),
             (11, (status_attr(entry.status), printable(entry.status))),
             (11, _short_when(entry.start_time)),
-            (9, fmt.duration(entry.duration)),
-            *((10, _metric(entry, m)) for m in self.model.metrics[: self.metric_columns]),
+            (9, fmt.fit(cells.shown_duration(entry), 9, right=True)),
+            *((w, fmt.fit(cells.shown(entry, k), w, right=True)) for k, w in self.cells),
         ]
-        return Row(cells, entry)
+        return Row(row, entry)
 
     def refresh_rows(self) -> None:
         self.walker.refresh()
@@ -189,13 +241,10 @@ class RunsView(urwid.WidgetWrap):
     def render(
         self, size: tuple[()] | tuple[int] | tuple[int, int], focus: bool = False
     ) -> urwid.Canvas:
-        # As many metric columns as fit beside a readable name: on a narrow terminal the
-        # name matters more than the third metric.
         columns = size[0] if size else 0
-        fit = max(0, min(3, (columns - self._FIXED - self._NAME_MIN) // self._METRIC))
-        if fit != self.metric_columns:
-            self.metric_columns = fit
-            self.update()
+        if columns and columns != self.width:
+            self.width = columns
+            self.update(self.message)
         return super().render(size, focus)
 
 
@@ -231,8 +280,13 @@ class DetailView(urwid.WidgetWrap):
             body.append(urwid.Text(("status:failed", f"error: {report.error}")))
         for section in report.sections:
             body += _section(section)
-        footer = f"run {report.id}  |  y copies the snapshot path  |  Esc back"
-        super().__init__(_scroll(body, footer))
+        self.footer = f"run {report.id}  |  y copies the snapshot path  |  Esc back"
+        super().__init__(_scroll(body, self.footer))
+
+    def set_status(self, message: str | None = None) -> None:
+        """Show ``message`` (what ``y`` copied, say) in the footer, before its usual text."""
+        text = self.footer if message is None else f"{message}  |  {self.footer}"
+        self._w.footer.original_widget.set_text(text)
 
     def handle(self, name: str) -> bool:
         if name == "COPY":
@@ -283,15 +337,15 @@ class CompareView(urwid.WidgetWrap):
 class DiffView(urwid.WidgetWrap):
     """The unified diff of two runs' code snapshots, scrollable."""
 
-    def __init__(self, a: Entry, b: Entry) -> None:
+    def __init__(self, a: Entry, b: Entry, note: str = "") -> None:
         self.pair = (a, b)
         raw = tree_diff(a.snapshot_path, b.snapshot_path, a.id[:8], b.id[:8])
         lines = [safe for line in raw for safe in printable_lines(line)]
         title = printable(f"code: {a.name} {a.id[:8]}  →  {b.name} {b.id[:8]}")
-        body: list[urwid.Widget] = [
-            urwid.Text(("bold", title)),
-            urwid.Divider(),
-        ]
+        body: list[urwid.Widget] = [urwid.Text(("bold", title))]
+        if note:  # which pair, when more than two runs were marked
+            body.append(urwid.Text(("mark", note)))
+        body.append(urwid.Divider())
         if not lines:
             body.append(urwid.Text("no differences"))
         for line in lines:
@@ -329,9 +383,9 @@ class EmptyView(urwid.WidgetWrap):
         text = urwid.Text(
             [
                 ("bold", "No runs recorded here yet.\n\n"),
-                f"tmt looked for a store in {where}.\n",
-                "Record a run with @tmt_recorder(name=...), or start tmt_tui in your project's "
-                "folder (or pass --config).\n\nq quits.",
+                f"tmt looked for a store in {where} and in the folders above it.\n",
+                "Record a run with @tmt_recorder(name=...), or start tmt_tui in your project "
+                "(or pass -C DIR or --config).\n\nq quits.",
             ]
         )
         super().__init__(urwid.Filler(urwid.Padding(text, left=2, right=2), valign="top"))
@@ -373,8 +427,3 @@ def _line(cells: Sequence[tuple[int | None, Any]]) -> list[Any]:
 def _short_when(timestamp: float) -> str:
     """``11-22 14:05``: the list is about recent runs; the year shows when a run is opened."""
     return fmt.when(timestamp)[5:]
-
-
-def _metric(entry: Entry, name: str) -> str:
-    value = entry.metrics.get(name)
-    return "" if value is None else printable(fmt.value(value))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import urwid
 
-from ..textchart import multi_line_chart
+from ..textchart import end_cells, multi_line_chart
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 #: The colours series take in overlaid charts, in order (palette entries of the app).
 SERIES_COLOURS = ("series0", "series1", "series2", "series3", "series4", "series5")
+#: What marks the last point of each curve, so one that stops early stands out.
+END_GLYPH = "●"
 
 
 class LazyWalker(urwid.ListWalker):
@@ -76,7 +78,7 @@ class LazyWalker(urwid.ListWalker):
 class Row(urwid.WidgetWrap):
     """A selectable line of cells; keys it does not use go up to the view."""
 
-    def __init__(self, cells: list[tuple[int | None, Any]], item: Any) -> None:
+    def __init__(self, cells: Sequence[tuple[int | None, Any]], item: Any) -> None:
         self.item = item
         columns = [
             (width, urwid.Text(markup, wrap="clip")) if width else urwid.Text(markup, wrap="clip")
@@ -95,7 +97,9 @@ class Chart(urwid.Widget):
     """A line chart of one or more series, drawn in braille dots to the width it is given.
 
     ``series`` are ``(label, xs, ys)``; each is drawn in its own colour, with a legend when
-    there are several, and the last, lowest and highest value of each underneath.
+    there are several, and the last, lowest and highest value of each underneath. The last
+    point of each curve is marked with a dot in its colour, and the step it ends at said, so
+    a run that stopped at step 29 among runs that went on to 100 is plain to see.
     """
 
     _sizing = frozenset([urwid.FLOW])
@@ -127,11 +131,13 @@ class Chart(urwid.Widget):
 
     def _lines(self, width: int) -> list[Any]:
         lines: list[Any] = [("bold", self.title)]
-        plot, owners = multi_line_chart(
-            [(xs, ys) for _, xs, ys in self.series], max(10, width), self.height
-        )
+        curves = [(xs, ys) for _, xs, ys in self.series]
+        width = max(10, width)
+        plot, owners = multi_line_chart(curves, width, self.height)
         if len(plot) == 1:
             return [*lines, plot[0]]
+        # Where a curve ends, its dot (drawn later curves on top, as their lines are).
+        ends = {cell: i for i, cell in enumerate(end_cells(curves, width, self.height)) if cell}
         for r, line in enumerate(plot):
             if r >= len(plot) - 2 or not owners or not owners[0]:
                 lines.append(line)
@@ -139,15 +145,22 @@ class Chart(urwid.Widget):
             prefix, _, cells = line.partition("┤")
             markup: list[Any] = [prefix + "┤"]
             for c, ch in enumerate(cells):
-                owner = next((i for i, o in enumerate(owners) if o and o[r][c]), None)
+                owner = ends.get((r, c))
+                if owner is not None:
+                    ch = END_GLYPH
+                else:
+                    owner = next((i for i, o in enumerate(owners) if o and o[r][c]), None)
                 colour = SERIES_COLOURS[owner % len(SERIES_COLOURS)] if owner is not None else None
                 markup.append((colour, ch) if colour else ch)
             lines.append(markup)
-        for i, (label, _, ys) in enumerate(self.series):
-            finite = [y for y in ys if isinstance(y, (int, float)) and y == y]
-            if not finite:
+        for i, (label, xs, ys) in enumerate(self.series):
+            points = [(x, y) for x, y in zip(xs, ys) if isinstance(y, (int, float)) and y == y]
+            if not points:
                 continue
+            finite = [y for _, y in points]
             stats = f"last {finite[-1]:.4g}  min {min(finite):.4g}  max {max(finite):.4g}"
+            step = points[-1][0]
+            stats += f"  ends at step {step if isinstance(step, int) else f'{step:.6g}'}"
             colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
             swatch = (colour, "━━ ") if len(self.series) > 1 else ""
             lines.append([swatch, f"{label}  " if len(self.series) > 1 else "", stats])

@@ -1,0 +1,156 @@
+"""The query language of ``tmt list --where``, ``TmtManager.runs(where=...)`` and the terminal
+app's ``/`` prompt: one language everywhere.
+
+Terms are separated by spaces and must all hold. Plain words match run names (as text or a
+regular expression, ignoring case). ``key:value`` terms filter: ``status:failed``,
+``tag:baseline``, ``name:resnet``, ``since:2026-11-01``, ``until:yesterday`` (dates as
+``tmt list --since`` takes them: ``7d``, ``12h``, ``today``...). Comparisons filter on
+parameters and metrics by any name that reaches them (see :mod:`tmt.fields`): ``acc>0.9``,
+``loss<=0.1``, ``lr=0.3``, ``args.lr!=0.1``, ``optimizer=adam``, ``amp=true``.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+import shlex
+
+from .cells import cell, numeric
+from .dates import parse_when
+from .errors import QueryError, UnknownFieldError
+from .fields import Fields
+from .record import STATUSES
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .entry import Entry
+
+__all__ = ["KEYS", "QueryError", "parse"]
+
+_COMPARISON = re.compile(r"([^<>=!:\s]+)\s*(>=|<=|!=|==|=|>|<)\s*(.*)")
+_OPERATORS = {
+    ">": operator.gt,
+    "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_ORDERING = (">", "<", ">=", "<=")
+KEYS = ("status", "tag", "name", "since", "until")
+
+
+def parse(text: str, fields: Fields | None = None) -> Callable[[Entry], bool]:
+    """A predicate over runs for the query ``text`` (every term must hold).
+
+    ``fields`` are the parameters and metrics of the runs the query will be asked about:
+    with them, ``lr`` reaches ``params.args.lr`` and a name that reaches nothing is an
+    error naming the closest (``UnknownFieldError``); without them, names are taken as
+    given. A term that cannot be read raises ``QueryError``, saying which and why.
+    """
+    try:
+        terms = shlex.split(text)
+    except ValueError as exc:
+        raise QueryError(f"cannot read the query {text!r}: {exc}") from None
+    tests = [_term(term, fields) for term in terms]
+    return lambda entry: all(test(entry) for test in tests)
+
+
+def _term(term: str, fields: Fields | None) -> Callable[[Entry], bool]:
+    key, sep, value = term.partition(":")
+    if sep and not _COMPARISON.fullmatch(term):
+        return _keyed(term, key.lower(), value)
+    match = _COMPARISON.fullmatch(term)
+    if match:
+        name, op, raw = match.groups()
+        return _comparison(term, name, op, raw, fields)
+    return _name(term)
+
+
+def _keyed(term: str, key: str, value: str) -> Callable[[Entry], bool]:
+    if key not in KEYS:
+        known = ", ".join(f"{k}:" for k in KEYS)
+        raise QueryError(f"{term!r}: no filter {key + ':'!r} (filters: {known})")
+    if not value:
+        raise QueryError(f"{term!r}: give a value after {key}:")
+    if key == "status":
+        status = value.lower()
+        if status not in STATUSES:
+            raise QueryError(f"{term!r}: no status {value!r} (statuses: {', '.join(STATUSES)})")
+        return lambda e: e.status == status
+    if key == "tag":
+        return lambda e: value in e.tags
+    if key == "name":
+        return _name(value)
+    try:
+        moment = parse_when(value)
+    except ValueError as exc:
+        raise QueryError(f"{term!r}: {exc}") from None
+    if key == "since":
+        return lambda e: e.start_time >= moment
+    return lambda e: e.start_time <= moment
+
+
+def _comparison(
+    term: str, name: str, op: str, raw: str, fields: Fields | None
+) -> Callable[[Entry], bool]:
+    if not raw:
+        raise QueryError(f"{term!r}: give a value after {op}")
+    if re.search(r"[<>=!]", raw):
+        raise QueryError(
+            f"{term!r}: cannot read {raw!r} as a value; separate terms with spaces "
+            f"(e.g. 'acc>0.9 lr=0.3')"
+        )
+    look = _lookup(name) if fields is None else _cell_of(fields.resolve(name))
+    compare = _OPERATORS[op]
+    wanted = numeric(raw)
+    if wanted is not None:
+        target = wanted
+
+        def by_number(e: Entry) -> bool:
+            found = numeric(look(e))
+            return found is not None and bool(compare(found, target))
+
+        return by_number
+    if op in _ORDERING:
+        raise QueryError(f"{term!r}: {op} compares numbers, and {raw!r} is not one")
+    truth = {"true": True, "false": False}.get(raw.lower())
+
+    def textual(e: Entry) -> bool:
+        found = look(e)
+        if found is None:
+            return op == "!="  # a run without the value differs from any
+        if isinstance(found, bool) and truth is not None:
+            return bool(compare(found, truth))
+        return bool(compare(str(found), raw))
+
+    return textual
+
+
+def _cell_of(key: str) -> Callable[[Entry], object]:
+    return lambda e: cell(e, key)
+
+
+def _lookup(name: str) -> Callable[[Entry], object]:
+    """The value ``name`` reaches in each run on its own (for a query made without the
+    runs' fields): what it means may differ from run to run, and a run it reaches nothing
+    in, or several cells, has no value."""
+
+    def look(e: Entry) -> object:
+        try:
+            return cell(e, Fields([e], live=True).resolve(name))
+        except UnknownFieldError:
+            return None
+
+    return look
+
+
+def _name(text: str) -> Callable[[Entry], bool]:
+    try:
+        pattern = re.compile(text, re.IGNORECASE)
+    except re.error:
+        pattern = re.compile(re.escape(text), re.IGNORECASE)
+    return lambda e: pattern.search(e.name) is not None
