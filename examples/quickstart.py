@@ -4,9 +4,33 @@ Run it from any folder: it records into ``.tmt/`` there. It needs nothing but tm
 """
 
 import math
+import os
 import random
+import shutil
+import sys
 
 from tmt import TmtManager, tmt_log, tmt_recorder, tmt_save
+
+
+def _commands() -> tuple[str, str]:
+    """``tmt`` and ``tmt_tui`` as they can be typed here: by name when they are on PATH,
+    else by their path in this interpreter's environment (a venv not activated)."""
+    folder = os.path.dirname(sys.executable)
+    names = []
+    for name in ("tmt", "tmt_tui"):
+        installed = os.path.join(folder, name)
+        found = shutil.which(name)
+        if found and os.path.realpath(found) == os.path.realpath(installed):
+            names.append(name)
+        elif os.path.exists(installed):
+            names.append(
+                os.path.relpath(installed) if installed.startswith(os.getcwd()) else installed
+            )
+        else:
+            names.append(
+                f"{sys.executable} -m tmt" if name == "tmt" else f"{sys.executable} -m tmt.tui"
+            )
+    return names[0], names[1]
 
 
 def make_data(n=400, seed=0):
@@ -76,7 +100,14 @@ if __name__ == "__main__":
     print("  loss by epoch: " + ", ".join(f"{s}: {v:.4f}" for s, v in zip(steps, losses)))
     print(f"  arguments: {best.params}")
     print(f"  code snapshot: {manager.code_snapshot_path()}")
-    print(
-        "\nNow try: tmt list | tmt show last | tmt diff last~1 last | "
-        "tmt timeline logistic_regression | tmt_tui"
-    )
+    tmt, tui = _commands()
+    print("\nNow try:")
+    for command in (
+        f"{tmt} list",
+        f"{tmt} show last",
+        f"{tmt} diff last~1 last",
+        f"{tmt} plot last~2 last~1 last --metric loss",
+        f"{tmt} timeline logistic_regression",
+        tui,
+    ):
+        print(f"  {command}")
