@@ -170,7 +170,12 @@ class RunsView(urwid.WidgetWrap):
             (11, "started" + (arrow if model.sort_key == "started" else "")),
             (9, "duration"),
             *(
-                (w, printable(model.fields.short(k)) + (arrow if k == model.sort_key else ""))
+                (
+                    w,
+                    fmt.fit(
+                        model.fields.short(k) + (arrow if k == model.sort_key else ""), w, True
+                    ),
+                )
                 for k, w in self.cells
             ),
         ]
