@@ -461,3 +461,100 @@ class TestReturnedValues:
             got = tmt_recorder(name="odd")(lambda: {"model": Broken()})()
         assert isinstance(got["model"], Broken)
         assert "failing repr" in TmtManager().last().metrics["model"]
+
+
+def snapshot_warnings(func) -> list[str]:
+    """The warnings a recorded call of ``func`` gives that are about its snapshot's size."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        func()
+    return [str(w.message) for w in caught if "new files" in str(w.message)]
+
+
+def fill(root: Path, sizes: dict[str, int]) -> None:
+    """Files of the given sizes, each with content of its own."""
+    for rel, size in sizes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(rel.encode().ljust(size, b".")[:size])
+
+
+ADVICE = (
+    "if they are not code, add them to .tmtignore (or to .gitignore, if git should not see "
+    "them either)"
+)
+
+
+class TestLargeSnapshots:
+    """A snapshot that stores much new data says so, once, naming where it is."""
+
+    @pytest.fixture(autouse=True)
+    def small_threshold(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import tmt.snapshot
+
+        monkeypatch.setattr(tmt.snapshot, "LARGE_SNAPSHOT", 1000)
+
+    def test_one_warning_names_the_total_and_the_three_largest_folders(self, project) -> None:
+        sizes = {"images/a.png": 2000, "images/b.png": 1000, "data/x.csv": 200}
+        fill(project, {**sizes, "src/model.py": 10})  # the fourth largest: not named
+        (message,) = snapshot_warnings(tmt_recorder(name="x")(lambda: None))
+        run_id = records(project)[0]["id"]
+        assert message == (
+            f"tmt: the code snapshot of run {run_id} stored 3.2 KB of new files "
+            f"(images/ 3.0 KB, data/ 200 B, train.py 18 B); {ADVICE}"
+        )
+
+    def test_a_second_run_of_the_same_tree_does_not_warn(self, project: Path) -> None:
+        fill(project, {"images/a.png": 2000})
+        train = tmt_recorder(name="x")(lambda: None)
+        assert len(snapshot_warnings(train)) == 1
+        assert snapshot_warnings(train) == []
+
+    @pytest.mark.parametrize(("threshold", "warned"), [(1000, 0), (999, 1)])
+    def test_only_more_than_the_threshold_warns(
+        self, project, monkeypatch, threshold, warned
+    ) -> None:
+        import tmt.snapshot
+
+        monkeypatch.setattr(tmt.snapshot, "LARGE_SNAPSHOT", threshold)
+        fill(project, {"data/x.csv": 1000 - len("print('training')\n")})  # 1000 B in all
+        assert len(snapshot_warnings(tmt_recorder(name="x")(lambda: None))) == warned
+
+    def test_the_warning_points_at_the_call_of_the_recorded_function(self, project) -> None:
+        import linecache
+
+        fill(project, {"images/a.png": 2000})
+        train = tmt_recorder(name="x")(lambda: None)
+        with pytest.warns(UserWarning, match="new files") as caught:
+            train()
+        (warning,) = [w for w in caught if "new files" in str(w.message)]
+        assert warning.filename == __file__
+        assert linecache.getline(warning.filename, warning.lineno).strip() == "train()"
+
+    def test_a_folder_name_cannot_drive_the_terminal(self, project: Path) -> None:
+        fill(project, {"evil\x1b]0;pwned\x07\n/a.bin": 2000})
+        (message,) = snapshot_warnings(tmt_recorder(name="x")(lambda: None))
+        assert "(evil\\x1b]0;pwned\\x07\\n/ 2.0 KB, " in message
+        assert message.isprintable()
+
+    def test_a_child_run_sharing_its_parents_snapshot_does_not_warn_again(
+        self, project: Path
+    ) -> None:
+        fill(project, {"images/a.png": 2000})
+        child = tmt_recorder(name="child")(lambda: None)
+        assert len(snapshot_warnings(tmt_recorder(name="parent")(child))) == 1
+
+
+class TestLargeSnapshotsForReal:
+    """The threshold is 50 MB of new files, with the default configuration."""
+
+    def test_a_snapshot_storing_over_50_mb_warns(self, project: Path) -> None:
+        from tmt.snapshot import remove_counted
+
+        (project / "images").mkdir()
+        for i in range(11):  # 52.8 MB of sparse files, each under the 5 MiB file cap
+            with open(project / "images" / f"{i}.png", "wb") as f:
+                f.write(bytes([i]))
+                f.truncate(4_800_000)
+        (message,) = snapshot_warnings(tmt_recorder(name="x")(lambda: None))
+        assert "stored 52.8 MB of new files (images/ 52.8 MB, train.py 18 B)" in message
+        remove_counted(str(project / ".tmt"))  # not left for pytest to keep

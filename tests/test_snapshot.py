@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tmt import TmtManager, tmt_recorder
-from tmt.snapshot import collect_garbage
+from tmt.snapshot import SnapshotReport, collect_garbage, take_snapshot
 
 
 def snapshot_of_new_run(name: str = "snap", config_path: str | None = None) -> Path:
@@ -371,6 +371,111 @@ class TestGarbage:
         (project / "train.py").write_text("a new tree is needed\n")
         snap = snapshot_of_new_run("two")
         assert (snap / "keep.py").read_text() == "kept\n"
+
+
+def engine_snapshot(project: Path, name: str) -> SnapshotReport:
+    """A snapshot of the project taken by the engine alone, into ``.tmt/snapshots``."""
+    target = project / ".tmt" / "snapshots"
+    target.mkdir(parents=True, exist_ok=True)
+    return take_snapshot(str(project), str(target), name, [str(project / ".tmt")])
+
+
+def write(root: Path, sizes: dict[str, int]) -> None:
+    """Files of the given sizes, each with content of its own."""
+    for rel, size in sizes.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(rel.encode().ljust(size, b".")[:size])
+
+
+TRAIN_PY = len("print('training')\n")
+
+
+class TestNewData:
+    """A snapshot counts the bytes of the objects it stored anew, and where they are."""
+
+    def test_a_first_snapshot_counts_every_file_it_stored(self, project: Path) -> None:
+        write(project, {"data/a.bin": 1000, "data/b.bin": 500})
+        report = engine_snapshot(project, "one")
+        assert (report.new_objects, report.new_bytes) == (3, 1500 + TRAIN_PY)
+
+    def test_an_unchanged_tree_stores_nothing_new(self, project: Path) -> None:
+        """Files modified just now are hashed again, and found in the store: nothing is new."""
+        write(project, {"images/a.png": 2000})
+        engine_snapshot(project, "one")
+        report = engine_snapshot(project, "two")
+        assert (report.new_objects, report.new_bytes, report.largest_new()) == (0, 0, [])
+
+    def test_content_the_store_holds_costs_nothing(self, project: Path) -> None:
+        """A copy of a stored file, or a file reverted to an old version, is not new data."""
+        engine_snapshot(project, "one")
+        (project / "copy.py").write_text("print('training')\n")
+        (project / "train.py").write_text("v2\n")
+        assert engine_snapshot(project, "two").new_bytes == len("v2\n")
+        (project / "train.py").write_text("print('training')\n")
+        assert engine_snapshot(project, "three").new_bytes == 0
+
+    def test_the_same_content_twice_in_one_snapshot_counts_once(self, project: Path) -> None:
+        """Even when many files are stored in parallel."""
+        for i in range(40):
+            (project / f"same{i}.txt").write_text("the same content\n")
+        report = engine_snapshot(project, "one")
+        assert report.new_bytes == len("the same content\n") + TRAIN_PY
+
+    def test_the_three_largest_top_level_folders_or_files_are_named(self, project: Path) -> None:
+        write(
+            project,
+            {
+                "images/a.png": 2000,
+                "images/b.png": 1000,
+                "weights.pt": 800,
+                "data/x.csv": 600,
+                "src/model.py": 100,
+            },
+        )
+        assert engine_snapshot(project, "one").largest_new() == [
+            ("images/", 3000),
+            ("weights.pt", 800),
+            ("data/", 600),
+        ]
+
+    def test_a_folder_is_named_by_the_one_inside_holding_nearly_all_its_data(
+        self, project: Path
+    ) -> None:
+        """``data/raw/images/``, not ``data/``; a folder split between two is named itself."""
+        write(
+            project,
+            {
+                "data/labels.csv": 50,
+                "data/raw/notes.txt": 30,
+                "data/raw/images/a.png": 1000,
+                "data/raw/images/b.png": 1000,
+                "assets/train/a.png": 600,
+                "assets/val/a.png": 400,
+            },
+        )
+        assert engine_snapshot(project, "one").largest_new() == [
+            ("data/raw/images/", 2000),
+            ("assets/", 1000),
+            ("train.py", TRAIN_PY),
+        ]
+
+    def test_names_that_are_not_utf8_are_escaped(self, project: Path) -> None:
+        (project / os.fsdecode(b"caf\xe9")).mkdir()
+        (project / os.fsdecode(b"caf\xe9") / "a.bin").write_bytes(b"x" * 100)
+        assert engine_snapshot(project, "one").largest_new()[0] == ("caf\\xe9/", 100)
+
+    def test_an_object_collected_since_and_stored_again_counts(self, project: Path) -> None:
+        (project / "keep.py").write_text("kept\n")
+        make_old(project / "keep.py")
+        engine_snapshot(project, "one")
+        snapshots = project / ".tmt" / "snapshots"
+        (snapshots / "one").unlink()
+        collect_garbage(str(snapshots))
+        (project / "train.py").write_text("a new tree is needed\n")
+        report = engine_snapshot(project, "two")
+        assert report.new_bytes == len("kept\n") + len("a new tree is needed\n")
+        assert report.largest_new() == [("train.py", 21), ("keep.py", 5)]
 
 
 def git(project: Path, *args: str) -> None:

@@ -370,8 +370,13 @@ def _parent_for(store: Store, name: str, strategy: DuplicateStrategy) -> str | N
 
 def _snapshot(run: ActiveRun, config: Configs) -> dict[str, Any]:
     """Take the run's code snapshot; returns what to add to its record. A problem is warned
-    about, recorded, and never fails the run."""
-    from .snapshot import point_last_link, take_snapshot
+    about, recorded, and never fails the run; so is a snapshot that stored much new data."""
+    from .display import printable
+    from .snapshot import LARGE_SNAPSHOT, point_last_link, take_snapshot
+
+    # Warnings point at the line that called the recorded function, not into tmt (through
+    # _begin, start_run, start and the wrapper).
+    caller = 6
 
     exclude = [
         config.tmt_dir,
@@ -394,29 +399,45 @@ def _snapshot(run: ActiveRun, config: Configs) -> dict[str, Any]:
         if isinstance(exc, OSError):  # the store could not take it: said when the run ends
             run.losses.append(f"its code snapshot ({exc.strerror or exc})")
         else:
-            warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=5)
+            warnings.warn(f"tmt: no code snapshot for run {run.id}: {exc}", stacklevel=caller)
         return {"snapshot": None, "snapshot_left_out": {"error": f"{type(exc).__name__}: {exc}"}}
     try:
         point_last_link(config.last_snapshot_link, dest)
     except OSError as exc:  # the snapshot is whole; only the convenience link is not
-        warnings.warn(f"tmt: {config.last_snapshot_link} not updated: {exc}", stacklevel=5)
+        warnings.warn(f"tmt: {config.last_snapshot_link} not updated: {exc}", stacklevel=caller)
     left_out = {}
     if report.too_large:
         left_out["too_large"] = report.too_large
-        shown = ", ".join(report.too_large[:10])
+        shown = ", ".join(printable(path) for path in report.too_large[:10])
         more = f" and {len(report.too_large) - 10} more" if len(report.too_large) > 10 else ""
         warnings.warn(
             f"tmt: files too large for the code snapshot were left out: {shown}{more}",
-            stacklevel=5,
+            stacklevel=caller,
         )
     if report.skipped:
         left_out["skipped"] = report.skipped
         warnings.warn(
             f"tmt: files the code snapshot could not read were left out: "
-            f"{'; '.join(report.skipped[:10])}",
-            stacklevel=5,
+            f"{'; '.join(printable(why) for why in report.skipped[:10])}",
+            stacklevel=caller,
         )
+    if report.new_bytes > LARGE_SNAPSHOT:
+        message = _large_snapshot(run.id, report.new_bytes, report.largest_new())
+        warnings.warn(message, stacklevel=caller)
     return {"snapshot_left_out": left_out} if left_out else {}
+
+
+def _large_snapshot(run_id: str, new_bytes: int, largest: list[tuple[str, int]]) -> str:
+    """One line: how much new data a snapshot stored, where, and how to leave it out (a
+    ``.gitignore`` leaves out only what git does not track; a ``.tmtignore``, anything)."""
+    from .display import printable, size
+
+    where = ", ".join(f"{printable(path)} {size(count)}" for path, count in largest)
+    return (
+        f"tmt: the code snapshot of run {run_id} stored {size(new_bytes)} of new files "
+        f"({where}); if they are not code, add them to .tmtignore (or to .gitignore, if git "
+        "should not see them either)"
+    )
 
 
 def _is_async(func: Callable[..., Any]) -> bool:

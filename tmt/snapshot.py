@@ -19,6 +19,8 @@ Snapshots are content-addressed, so they cost almost nothing when little changed
 - Hitting the filesystem's limit of hardlinks on one object falls back to a plain copy.
 - Deleting a snapshot frees its data once nothing else links to it: an object with a single
   link, and a tree no run points to, are garbage.
+- What a snapshot stored anew is counted, by folder, from sizes the walk already knows: a
+  project that starts holding a data folder is noticed (see :data:`LARGE_SNAPSHOT`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ from .worktree import WorkTree
 
 #: Files larger than this many bytes are left out of snapshots (and named in a warning).
 MAX_FILE_SIZE = 5 * 1024 * 1024
+#: A snapshot that stores more than this many bytes of new files is warned about, naming the
+#: folders that took them: a data folder nobody meant to snapshot, usually.
+LARGE_SNAPSHOT = 50 * 1000**2
 #: A file modified this close to when its stat was cached is hashed again (racy-git rule).
 RACY_NS = 2_000_000_000
 CACHE_SCHEMA = 3
@@ -61,6 +66,9 @@ _BIG_FILE = 64 * 1024 * 1024  # hashed in chunks rather than read whole
 # a few threads store new files and make a new tree's folders when there are many.
 _THREADS = min(4, os.cpu_count() or 1)
 _PARALLEL_FROM = 32
+# A folder holding this share of another's new bytes is named in its place: the more precise
+# name, which still accounts for (nearly) all of them.
+_NEARLY_ALL = 0.9
 
 
 def mode_suffix(mode: int) -> str:
@@ -92,16 +100,65 @@ def _shown(rel: str) -> str:
 
 
 class SnapshotReport:
-    """What a snapshot holds and what it left out, with why."""
+    """What a snapshot holds, what it left out (with why), and what it stored anew."""
 
-    __slots__ = ("new_objects", "reused_tree", "skipped", "too_large", "tree")
+    __slots__ = (
+        "new_by_folder",
+        "new_bytes",
+        "new_objects",
+        "reused_tree",
+        "skipped",
+        "too_large",
+        "tree",
+    )
 
     def __init__(self) -> None:
         self.tree = ""
         self.reused_tree = False
         self.new_objects = 0
+        self.new_bytes = 0  # of objects not in the store before: what the snapshot cost
+        # those bytes by the folder holding the files ("a/b/"); a file at the top by its name
+        self.new_by_folder: dict[str, int] = {}
         self.too_large: list[str] = []
         self.skipped: list[str] = []  # "path: reason", for unreadable or vanished files
+
+    def stored(self, rel: str, size: int) -> None:
+        """Count file ``rel`` (``size`` bytes) as stored in a new object."""
+        self.new_objects += 1
+        self.new_bytes += size
+        cut = rel.rfind("/") + 1
+        key = rel[:cut] if cut else rel
+        self.new_by_folder[key] = self.new_by_folder.get(key, 0) + size
+
+    def largest_new(self, count: int = 3) -> list[tuple[str, int]]:
+        """The ``count`` top-level folders (or files) that took the most new bytes, largest
+        first, as ``(path, bytes)``. A folder is named by the folder inside it that holds nearly
+        all of its share, if one does (``data/raw/images/`` rather than ``data/``): the most
+        precise name that still accounts for it. Folders end in ``/``; names that are not UTF-8
+        are escaped (other characters are the caller's to make safe to show)."""
+        totals: dict[str, int] = {}
+        for key, size in self.new_by_folder.items():
+            end = key.find("/") + 1
+            if not end:  # a file at the top
+                totals[key] = totals.get(key, 0) + size
+            while end:  # "a/b/" counts for "a/" and "a/b/"
+                totals[key[:end]] = totals.get(key[:end], 0) + size
+                end = key.find("/", end) + 1
+        top = sorted(
+            (key for key in totals if key.find("/") in (-1, len(key) - 1)),
+            key=lambda key: (-totals[key], key),
+        )[:count]
+        largest = []
+        for path in top:
+            while path.endswith("/"):
+                depth = path.count("/") + 1
+                inside = [k for k in totals if k.startswith(path) and k.count("/") == depth]
+                biggest = max(inside, key=totals.__getitem__, default=None)
+                if biggest is None or totals[biggest] < _NEARLY_ALL * totals[path]:
+                    break
+                path = biggest
+            largest.append((_shown(path), totals[path]))
+        return largest
 
 
 def take_snapshot(
@@ -151,7 +208,7 @@ def take_snapshot(
             if walker.staging.root is not None:  # another process built it meanwhile
                 _remove_tree(walker.staging.root)
         else:
-            _build_tree(store, tree_dir, manifest, source, walker.staging)
+            _build_tree(store, tree_dir, manifest, source, walker.staging, report)
     except BaseException:
         os.unlink(link)  # no snapshot rather than a dangling one
         if walker.staging.root is not None:
@@ -486,12 +543,13 @@ class _Walker:
                 outcomes = list(pool.map(self.hash_and_store, pending))
         else:
             outcomes = [self.hash_and_store(job) for job in pending]
-        for (rel, _, _, key), outcome in zip(pending, outcomes):
+        for (rel, _, st, key), outcome in zip(pending, outcomes):
             if isinstance(outcome, str):
                 self.report.skipped.append(outcome)
                 continue
             digest, changed, new = outcome
-            self.report.new_objects += new
+            if new:
+                self.report.stored(rel, st.st_size)
             self.manifest.append((rel, "f", digest))
             if changed:  # the file changed while it was read: hash it again next time
                 self.cache.dirty = True
@@ -549,8 +607,10 @@ def _build_tree(
     manifest: list[tuple[str, str, str]],
     source: str,
     staging: _Staging,
+    report: SnapshotReport,
 ) -> None:
-    """Complete the staging tree from ``manifest``, then move it into place as ``tree_dir``."""
+    """Complete the staging tree from ``manifest``, then move it into place as ``tree_dir``
+    (an object collected meanwhile is stored again, and counted in ``report``)."""
     if staging.root is None:
         staging.root = store.temporary()
         os.mkdir(staging.root)
@@ -564,7 +624,9 @@ def _build_tree(
         if kind == "l":
             os.symlink(payload, f"{root}/{rel}")
         elif kind == "f" and rel not in staging.files:
-            _link_object(store, payload, f"{root}/{rel}", f"{source}/{rel}")
+            restored = _link_object(store, payload, f"{root}/{rel}", f"{source}/{rel}")
+            if restored is not None:
+                report.stored(rel, restored)
     # Trees are read-only like their files: a tree is shared by every run whose code was the
     # same, so an edit in one (``sed -i`` replaces a file) must not change the others.
     for rel, kind, _ in manifest:
@@ -594,11 +656,12 @@ def _make_folders(levels: list[list[str]]) -> None:
             list(pool.map(os.mkdir, level))
 
 
-def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str) -> None:
+def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str) -> int | None:
+    """Put object ``digest`` at ``target``; the bytes stored, if it had to be stored again."""
     obj = store.path(digest)
     try:
         os.link(obj, target)
-        return
+        return None
     except FileNotFoundError:
         # The object was collected since the stat cache named it: store the file anew, if it
         # still holds that content.
@@ -607,13 +670,14 @@ def _link_object(store: _ObjectStore, digest: str, target: str, source_file: str
             mtime_ns = os.fstat(f.fileno()).st_mtime_ns
         if hashlib.sha256(content).hexdigest() != digest[:64]:
             raise OSError(f"{source_file} changed while the snapshot was taken") from None
-        store.add(content, digest, source_file, mtime_ns, target)
-        return
+        published = store.add(content, digest, source_file, mtime_ns, target)
+        return len(content) if published else None
     except OSError as exc:
         if exc.errno not in (errno.EMLINK, errno.EXDEV, errno.EPERM):
             raise
         shutil.copy2(obj, target)  # too many links to one inode: a fresh copy
     os.chmod(target, object_mode(digest))
+    return None
 
 
 def _remove_tree(path: str) -> None:
