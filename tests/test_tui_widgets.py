@@ -192,6 +192,17 @@ class TestEveryKey:
         press(app, "enter")  # a query that cannot be read keeps the prompt open, explained
         assert app.runs.prompt is not None and "cannot read" in screen(app)
 
+    def test_the_query_is_checked_as_it_is_typed(self, store: Path) -> None:
+        app = App(RunsModel())
+        press(app, "/")
+        assert app.runs is not None and app.runs.prompt is not None
+        for key in "status:failed":  # typed into the prompt, as urwid hands it keys
+            app.body.keypress((110, 30), key)
+        assert "1 runs match; Enter applies" in screen(app)
+        app.body.keypress((110, 30), "x")  # "status:failedx"
+        assert "cannot search: 'status:failedx': no status 'failedx'" in screen(app, (200, 30))
+        assert app.runs.prompt is not None
+
     def test_cancel(self, store: Path) -> None:
         app = App(RunsModel())
         press(app, "/")
@@ -257,6 +268,10 @@ class TestEveryKey:
         assert isinstance(app.view, DiffView) and "@@" in screen(app)
         press(app, "esc", "x", "home", "d")  # the newest run, and the one before it of its name
         assert isinstance(app.view, DiffView) and "-LR = 0.1" in screen(app)
+        app = App(RunsModel())
+        press(app, " ", " ", " ", "d")  # three marked: which two, said
+        assert isinstance(app.view, DiffView)
+        assert "3 runs marked: the last two marked are diffed" in screen(app)
 
     def test_reload(self, store: Path) -> None:
         app = App(RunsModel())
@@ -273,8 +288,9 @@ class TestEveryKey:
         assert newest.snapshot_path is not None
         encoded = base64.b64encode(newest.snapshot_path.encode()).decode()
         assert f"\033]52;c;{encoded}\a" in capsys.readouterr().out
-        press(app, "enter", "y")  # from the run's screen too
+        press(app, "enter", "y")  # from the run's screen too, said on that screen
         assert isinstance(app.view, DetailView)
+        assert f"copied the snapshot path {newest.snapshot_path}" in screen(app, (400, 30))
 
     def test_down(self, store: Path) -> None:
         app = App(RunsModel())
@@ -366,3 +382,47 @@ def test_the_list_refreshes_itself_while_runs_are_running(project: Path) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_list_shows_runs_other_processes_started(store: Path) -> None:
+    app = App(RunsModel())
+    loop = FakeLoop()
+    app._tick(loop, None)
+    assert "newcomer" not in text(app.body, (100, 10))
+    tmt_recorder(name="newcomer")(lambda: None)()  # nothing is running: only the store changed
+    app._tick(loop, None)
+    assert "newcomer" in text(app.body, (100, 10))
+
+
+class TestColumns:
+    """The runs screen: the name gets what it needs, then metrics and varying parameters."""
+
+    def test_the_name_column_does_not_take_all_the_rest(self, store: Path) -> None:
+        model = RunsModel()
+        model.reload()
+        header = text(RunsView(model), (100, 6)).splitlines()[0]
+        assert header.split()[-3:] == ["loss", "acc", "lr"]  # every column, beside a long name
+        # Too narrow for them all: the 68-character name gets a quarter of the width (and
+        # what is left beside the columns shown), not all of it.
+        header = text(RunsView(model), (70, 6)).splitlines()[0]
+        assert "loss" in header and header.index("id") <= 2 + 70 // 4 + 14
+
+    def test_columns_that_do_not_fit_are_counted(self, store: Path) -> None:
+        model = RunsModel()
+        model.reload()
+        out = text(RunsView(model), (70, 6))
+        assert "more columns: widen" in out
+
+    def test_wide_names_stay_aligned(self, project: Path) -> None:
+        for name in ("実験", "plain"):
+            tmt_recorder(name=name)(lambda: {"acc": 0.5})()
+        model = RunsModel()
+        model.reload()
+        rows = text(RunsView(model), (100, 5)).splitlines()[1:3]
+        import unicodedata
+
+        def columns(line: str) -> int:
+            return sum(2 if unicodedata.east_asian_width(c) == "W" else 1 for c in line)
+
+        starts = [columns(line[: line.index(line.split()[1])]) for line in rows]
+        assert starts[0] == starts[1]  # the id column starts at the same column

@@ -183,26 +183,28 @@ class RunsView(urwid.WidgetWrap):
         self.set_status(message)
 
     def _layout(self) -> None:
-        """Size the columns for the terminal's width: the name as wide as the names need (up
-        to a share), then as many metric and parameter columns as fit, each as wide as its
-        values; the name takes what is left."""
+        """Size the columns for the terminal's width: the name as wide as the names need, up
+        to a share (a quarter of the width, or less to make room for a first metric), then as
+        many metric and parameter columns as fit, each as wide as its values; the name takes
+        what is left."""
         model = self.model
         sample = model.visible[: self._SAMPLE]
-        names = [fmt.width(printable(e.name)) for e in sample]
-        need = max([4, *names])
-        name = min(need, max(12, min(self._NAME_MAX, self.width // 4)))
-        room = self.width - self._FIXED - name
+        need = max([4, *(fmt.width(printable(e.name)) for e in sample)])
+        share = min(need, max(12, min(self._NAME_MAX, self.width // 4)))
+        smallest = min(need, 12)
+        room = self.width - self._FIXED
         low, high = self._CELL
         self.cells = []
+        used = 0
         for key in model.columns:
             values = [fmt.width(cells.shown(e, key)) for e in sample]
             label = fmt.width(printable(model.fields.short(key))) + 2  # room for the arrow
             width = max(low, min(high, max([label, *values])))
-            if width + 1 > room:
+            if used + width + 1 > room - (share if self.cells else smallest):
                 break
             self.cells.append((key, width))
-            room -= width + 1
-        self.name_width = max(4, name + max(0, min(room, need - name)))
+            used += width + 1
+        self.name_width = max(4, min(need, room - used))
 
     def set_status(self, message: str | None = None) -> None:
         """Show ``message``, then the list's state, in the status line."""
