@@ -59,6 +59,29 @@ class TestList:
     def test_piped_output_is_plain(self, runs) -> None:
         assert "\033[" not in ok("list")
 
+    def test_varying_parameters_are_columns_and_columns_can_be_chosen(self, runs) -> None:
+        header = ok("list", "--name", "mnist").splitlines()[0].split()
+        assert header[5:] == ["loss", "acc", "lr"]  # epochs is 3 everywhere: not shown
+        chosen = ok("list", "--name", "mnist", "--columns", "lr,epochs").splitlines()
+        assert chosen[0].split()[5:] == ["lr", "epochs"] and chosen[1].split()[-2:] == ["0.9", "3"]
+
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            (["--sort", "ac"], "tmt list: no parameter or metric named 'ac'; did you mean acc"),
+            (["--columns", "lr,eposh"], "did you mean epochs"),
+            (["--where", "acc>0.5lr=0.1"], "separate terms with spaces"),
+            (["--where", "status:done"], "no status 'done'"),
+        ],
+    )
+    def test_a_misspelt_name_or_query_is_a_usage_error(self, runs, args, message) -> None:
+        proc = tmt("list", *args)
+        assert proc.returncode == 2 and message in proc.stderr and proc.stdout == ""
+
+    def test_export_takes_where(self, runs) -> None:
+        rows = json.loads(ok("export", "--json", "--where", "lr=0.3"))
+        assert [r["id"] for r in rows] == [runs[0.3]]
+
     @pytest.mark.parametrize(
         ("args", "expected"),
         [
@@ -70,6 +93,12 @@ class TestList:
             (["--limit", "2"], ["cifar", 0.9]),
             (["--sort", "acc", "--name", "mnist", "--status", "finished"], [0.3, 0.2, 0.1]),
             (["--sort", "acc", "--asc", "--status", "finished", "--tag", "sweep"], [0.1, 0.2, 0.3]),
+            (["--where", "lr>0.15 status:finished"], [0.2, 0.3]),
+            (["--where", "mnist acc>0.5"], [0.3]),
+            (["--where", "lr!=0.1", "--name", "mnist"], [0.9, 0.2, 0.3]),
+            (["--sort", "lr", "--name", "mnist"], [0.9, 0.3, 0.2, 0.1]),  # a parameter
+            (["--sort", "acc", "--name", "mnist"], [0.3, 0.2, 0.1, 0.9]),  # finished first
+            (["--sort", "name", "--limit", "1"], ["cifar"]),
         ],
     )
     def test_filters_and_sorting(self, runs, args, expected) -> None:
@@ -164,6 +193,14 @@ class TestShow:
 
 
 class TestDiffAndCompare:
+    def test_compare_the_runs_a_query_selects(self, runs) -> None:
+        data = json.loads(ok("compare", "--where", "lr>0.15 status:finished", "--json"))
+        assert data["runs"] == [runs[0.2], runs[0.3]]
+        picked = json.loads(ok("compare", runs[0.1], runs[0.3], "--where", "lr>0.2", "--json"))
+        assert picked["runs"] == [runs[0.3]]
+        proc = tmt("compare")
+        assert proc.returncode == 2 and "name the runs (REF...) or select them" in proc.stderr
+
     def test_diff_shows_params_metrics_and_code(self, runs) -> None:
         out = ok("diff", runs[0.1], runs[0.2])
         assert "lr" in out and "0.1" in out and "0.2" in out
