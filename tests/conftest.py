@@ -118,3 +118,34 @@ def ok(*args: str, **kwargs) -> str:
     proc = tmt(*args, **kwargs)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+def tmt_on_a_terminal(*args: str, columns: int = 80, **env: str) -> str:
+    """What ``tmt ARGS`` writes on a colour terminal ``columns`` wide (a pseudo-terminal, so
+    tmt sees a tty), stdout and stderr as the screen shows them; ``env`` is added to the
+    environment (``NO_COLOR="1"``, say). The command must succeed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm", "COLUMNS": str(columns)}
+    environment.pop("NO_COLOR", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tmt", *args],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        env={**environment, **env},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the other end closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=60) == 0
+    os.close(leader)
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")

@@ -13,7 +13,7 @@ import pytest
 
 from tmt import TmtManager, tmt_log, tmt_recorder, tmt_save
 
-from conftest import REPO, ok, tmt, tmt_process
+from conftest import REPO, ok, tmt, tmt_on_a_terminal, tmt_process
 
 
 @pytest.fixture
@@ -226,7 +226,7 @@ class TestDiffAndCompare:
 
     def test_compare_on_a_narrow_terminal_shows_every_run_in_blocks(self, runs) -> None:
         refs = [runs[k] for k in (0.1, 0.3, 0.2, 0.9, "cifar")]
-        screen = on_a_terminal(80, "compare", *refs)
+        screen = tmt_on_a_terminal("compare", *refs, NO_COLOR="1")
         blocks = [block.splitlines() for block in screen.split("\n\n")]
         assert len(blocks) == 2  # four runs side by side, then the fifth
         assert [b[0].split()[::2] for b in blocks] == [[r[:8] for r in refs[:4]], [refs[4][:8]]]
@@ -240,30 +240,6 @@ class TestDiffAndCompare:
         out = ok("compare", *refs)
         assert "\n\n" not in out
         assert out.splitlines()[0].split()[::2] == [r[:8] for r in refs]
-
-
-def on_a_terminal(columns: int, *args: str) -> str:
-    """What ``tmt ARGS`` shows on a terminal ``columns`` wide (uncoloured), stderr included."""
-    import pty
-
-    leader, follower = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": str(columns), "NO_COLOR": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tmt", *args], stdout=follower, stderr=follower, env=env
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the other end closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(timeout=60) == 0
-    os.close(leader)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
 
 
 class TestTimeline:

@@ -17,7 +17,7 @@ import pytest
 from tmt import TmtManager, tmt_log, tmt_recorder
 from tmt.cli.plotting import END_GLYPH, NEEDS_MATPLOTLIB, RUN_COLOURS, Curve, terminal_chart
 
-from conftest import REPO, ok, tmt
+from conftest import REPO, ok, tmt, tmt_on_a_terminal
 
 
 @pytest.fixture
@@ -76,14 +76,14 @@ class TestTerminal:
         assert "\033" not in ok("plot", "long", "short", "--metric", "loss")
 
     def test_on_a_colour_terminal_each_run_has_its_colour(self, runs) -> None:
-        out = on_a_terminal("plot", "long", "short", "--metric", "loss")
+        out = tmt_on_a_terminal("plot", "long", "short", "--metric", "loss")
         legend = out.splitlines()[-2:]
         assert legend[0].startswith("\033[36m━━\033[0m long")  # cyan, then yellow
         assert legend[1].startswith("\033[33m━━\033[0m short")
         assert f"\033[33m{END_GLYPH}" in out
 
     def test_never_coloured_with_no_color(self, runs) -> None:
-        out = on_a_terminal("plot", "long", "short", "--metric", "loss", NO_COLOR="1")
+        out = tmt_on_a_terminal("plot", "long", "short", "--metric", "loss", NO_COLOR="1")
         assert "\033" not in out and END_GLYPH in out
 
     def test_a_log_scale_and_a_title(self, runs) -> None:
@@ -255,31 +255,3 @@ class TestARunKilledMidway:
         assert out.splitlines()[-1].endswith(f"{END_GLYPH} ended at step 29, last 0.03333")
         assert "killed" in out.splitlines()[-1] and "(crashed)" in out.splitlines()[-1]
         assert "".join(chart_rows(out)).count(END_GLYPH) == 1
-
-
-def on_a_terminal(*args: str, **env: str) -> str:
-    """What ``tmt ARGS`` writes on a colour terminal 80 columns wide (stderr included)."""
-    import pty
-
-    leader, follower = pty.openpty()
-    environment = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm", "COLUMNS": "80"}
-    environment.pop("NO_COLOR", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tmt", *args],
-        stdout=follower,
-        stderr=follower,
-        env={**environment, **env},
-    )
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the other end closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    assert proc.wait(timeout=60) == 0
-    os.close(leader)
-    return b"".join(chunks).decode().replace("\r\n", "\n")

@@ -17,7 +17,7 @@ from tmt.display import fit, json_text, printable, printable_lines, width
 from tmt.tui.model import RunsModel
 from tmt.tui.views import CompareView, DetailView, DiffView, RunsView
 
-from conftest import REPO, tmt
+from conftest import REPO, tmt, tmt_on_a_terminal
 
 OSC52 = "\x1b]52;c;cm0gLXJmIH4=\x07"  # writes "rm -rf ~" into the clipboard
 TITLE = "\x1b]0;pwned\x07"
@@ -182,7 +182,7 @@ class TestCommandLine:
     def test_on_a_terminal_only_tmts_own_colours_are_sent(
         self, hostile: dict, args: list[str]
     ) -> None:
-        out = _on_a_pty([sys.executable, "-m", "tmt", *expand(args, hostile["ids"])])
+        out = tmt_on_a_terminal(*expand(args, hostile["ids"]), columns=200)
         assert "\x1b[" in out  # coloured
         assert not RAW.search(out.replace("\r\n", "\n")), out
 
@@ -203,29 +203,6 @@ class TestCommandLine:
         ).stdout.decode("utf-8")
         rows = list(csv.DictReader(io.StringIO(out, newline="")))
         assert {row["name"] for row in rows} == {HOSTILE}
-
-
-def _on_a_pty(argv: list[str]) -> str:
-    import pty
-    import subprocess
-
-    leader, follower = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TERM": "xterm", "COLUMNS": "200"}
-    env.pop("NO_COLOR", None)
-    proc = subprocess.Popen(argv, stdin=follower, stdout=follower, stderr=follower, env=env)
-    os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the other end closed
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    proc.wait(timeout=60)
-    os.close(leader)
-    return b"".join(chunks).decode("utf-8", "replace")
 
 
 class TestJsonOutput:
