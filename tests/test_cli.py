@@ -196,10 +196,16 @@ class TestDiffAndCompare:
     def test_compare_the_runs_a_query_selects(self, runs) -> None:
         data = json.loads(ok("compare", "--where", "lr>0.15 status:finished", "--json"))
         assert data["runs"] == [runs[0.2], runs[0.3]]
-        picked = json.loads(ok("compare", runs[0.1], runs[0.3], "--where", "lr>0.2", "--json"))
-        assert picked["runs"] == [runs[0.3]]
+        picked = json.loads(
+            ok("compare", runs[0.1], runs[0.2], runs[0.3], "--where", "lr>0.15", "--json")
+        )
+        assert picked["runs"] == [runs[0.2], runs[0.3]]
+        proc = tmt("compare", runs[0.1], runs[0.3], "--where", "lr>0.2")
+        assert proc.returncode == 1 and f"only {runs[0.3]} matches --where" in proc.stderr
         proc = tmt("compare")
         assert proc.returncode == 2 and "name the runs (REF...) or select them" in proc.stderr
+        proc = tmt("compare", "last")
+        assert proc.returncode == 2 and "give two runs or more" in proc.stderr
 
     def test_diff_shows_params_metrics_and_code(self, runs) -> None:
         out = ok("diff", runs[0.1], runs[0.2])
@@ -245,7 +251,7 @@ class TestDiffAndCompare:
 class TestTimeline:
     def test_a_table_and_a_chart_of_the_finished_runs(self, runs) -> None:
         out = ok("timeline", "mnist", "--metric", "acc")
-        assert "mnist: acc across 3 runs (1 other runs left out: --status all shows them)" in out
+        assert "mnist: acc across 3 runs (1 other runs left out by --status;" in out
         assert "┤" in out and "└" in out
         assert any(0x2800 <= ord(ch) <= 0x28FF for ch in out)
 

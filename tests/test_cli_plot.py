@@ -255,3 +255,22 @@ class TestARunKilledMidway:
         assert out.splitlines()[-1].endswith(f"{END_GLYPH} ended at step 29, last 0.03333")
         assert "killed" in out.splitlines()[-1] and "(crashed)" in out.splitlines()[-1]
         assert "".join(chart_rows(out)).count(END_GLYPH) == 1
+
+
+class TestNothingToDraw:
+    """A plot that would be empty is an error, never a blank figure."""
+
+    def test_only_values_that_cannot_be_drawn(self, project: Path) -> None:
+        def nan_run():
+            tmt_log("loss", float("nan"), 0)
+            tmt_log("loss", float("inf"), 1)
+            return {}
+
+        tmt_recorder(name="nan")(nan_run)()
+        proc = tmt("plot", "last", "-m", "loss")
+        assert proc.returncode == 1 and "nothing to plot" in proc.stderr
+
+    def test_log_scale_of_values_that_are_not_positive(self, project: Path) -> None:
+        tmt_recorder(name="neg")(lambda: tmt_log("loss", -1.0, 0) or {})()
+        proc = tmt("plot", "last", "-m", "loss", "--logy")
+        assert proc.returncode == 1 and "on a log scale" in proc.stderr

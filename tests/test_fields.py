@@ -49,6 +49,8 @@ class TestResolve:
         runs = [run("a", {"acc": 1}, {"acc": 0.5})]
         assert Fields(runs).resolve("acc") == "metrics.acc"
         assert Fields(runs).resolve("params.acc") == "params.acc"
+        assert Fields(runs).short("metrics.acc") == "acc"  # headed by the name that reaches it
+        assert Fields(runs).short("params.acc") == "params.acc"
 
     def test_a_typo_names_the_closest_real_names(self) -> None:
         with pytest.raises(UnknownFieldError, match="did you mean val_acc") as caught:

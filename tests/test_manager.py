@@ -348,3 +348,29 @@ class TestFindingTheStore:
         assert m.stamp() == before
         tmt_recorder(name="new")(lambda: {"x": 1})()
         assert m.stamp() != before
+
+
+class TestReviewedEdges:
+    def test_a_store_folder_is_read_as_it_lies_whatever_its_config_says(
+        self, sweep, project: Path, tmp_path, monkeypatch
+    ) -> None:
+        import shutil
+
+        copy = tmp_path / "archive" / "mystore"
+        shutil.copytree(project / ".tmt", copy, symlinks=True)
+        (copy / "config.json").write_text('{"tmt_dir": "/nowhere/.tmt"}')
+        monkeypatch.chdir(tmp_path)
+        assert len(TmtManager(path=copy).runs()) == 3
+
+    def test_names_are_not_checked_against_no_runs(self, sweep) -> None:
+        m = TmtManager()
+        assert m.runs(where="status:pruned val_acc>0.9") == []
+        assert m.runs(status="pruned", where="val_acc>0.9") == []
+        df = m.to_dataframe(where="status:pruned", columns=["val_acc"])
+        assert list(df.columns)[-1] == "val_acc" and len(df) == 0
+
+    def test_the_frame_holds_stored_values_whichever_columns_are_asked(self, sweep) -> None:
+        m = TmtManager()
+        whole = m.to_dataframe()
+        picked = m.to_dataframe(columns=["metrics.val_acc"])
+        assert whole["metrics.val_acc"].tolist() == picked["metrics.val_acc"].tolist()

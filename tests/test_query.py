@@ -168,3 +168,27 @@ class TestMistakes:
 
     def test_errors_are_tmt_errors_and_value_errors(self) -> None:
         assert issubclass(QueryError, TmtError) and issubclass(QueryError, ValueError)
+
+
+class TestWriting:
+    """Queries are read as people write them."""
+
+    @pytest.mark.parametrize(
+        ("query", "expected"),
+        [
+            ("val_acc > 0.9", ["0", "1"]),
+            ("val_acc >0.95", ["0"]),
+            ("val_acc> 0.95", ["0"]),
+            ("lr = 0.3 opt = sgd", ["2"]),
+            ("opt != sgd", ["0"]),
+            (r"name:dig\w+", ["0", "1", "2"]),  # backslashes are kept, for regular expressions
+            (r"^d\w+s$", ["0", "1", "2"]),
+        ],
+    )
+    def test_spaces_around_operators_and_backslashes(self, query: str, expected: list[str]) -> None:
+        assert sweep_ids(query) == expected
+
+    @pytest.mark.parametrize("query", [">3", "= 3", "val_acc >"])
+    def test_an_operator_without_its_name_or_value_is_explained(self, query: str) -> None:
+        with pytest.raises(QueryError, match="give a"):
+            parse(query, Fields(SWEEP, live=True))

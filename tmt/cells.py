@@ -46,12 +46,12 @@ def number(value: object) -> float | None:
 
 def cell(entry: Entry, key: str) -> Any:
     """The value of cell ``key`` (``params.*``/``metrics.*``) for ``entry``, ``None`` if it
-    has none; for a run not finished, a metric it has not returned is the last value it
-    logged of that series (what a running or crashed run got to)."""
+    has none; for a run that has not ended (running, crashed), a metric it has not returned
+    is the last value it logged of that series (how far it got)."""
     cells = entry.cells()
     if key in cells:
         return cells[key]
-    if key.startswith("metrics.") and entry.status != "finished":
+    if key.startswith("metrics.") and entry.unended:
         latest = entry.latest().get(key[len("metrics.") :])
         if latest is not None:
             return latest[1]
@@ -79,7 +79,7 @@ def ordered(entries: Iterable[Entry], key: str, highest_first: bool = True) -> l
 
 
 def shown(entry: Entry, key: str) -> str:
-    """Cell ``key`` of ``entry`` as tables show it; a metric a run not finished has not
+    """Cell ``key`` of ``entry`` as tables show it; a metric a run that has not ended has not
     returned is its last logged value, with the step (``0.913 @29``)."""
     found = cell(entry, key)
     if found is None:

@@ -194,20 +194,19 @@ class Configs:
 
 def open_path(path: str) -> Configs:
     """The configuration for reading the store at ``path``: a store's own folder (``.tmt``,
-    or any folder holding ``runs/`` or a 0.1.x ``tmt_db.json``), or a project folder, or a
-    folder inside one (see :meth:`Configs.find`). Raises ``ConfigError`` if there is none."""
+    or any folder holding ``runs/`` or a 0.1.x ``tmt_db.json``, read with the default layout
+    whatever configuration it holds), or a project folder, or a folder inside one (see
+    :meth:`Configs.find`). Raises ``ConfigError`` if there is none."""
     path = os.path.abspath(os.path.expanduser(os.fspath(path)))
     if not os.path.isdir(path):
-        raise ConfigError(f"{path}: no such folder")
+        raise ConfigError(f"{path}: {'not a folder' if os.path.exists(path) else 'no such folder'}")
     store = os.path.basename(path) == ".tmt" or any(
         os.path.exists(os.path.join(path, name)) for name in ("runs", "tmt_db.json")
     )
     if store:
-        parent = os.path.dirname(path)
-        config = os.path.join(path, "config.json")
-        if os.path.isfile(config):
-            return Configs.from_config(config, base=parent)
-        return Configs(base=parent, tmt_dir=path)
+        # Read as it lies: a configuration inside it names where its project kept the store,
+        # which for a copy (an archive, a cluster's store synced here) is somewhere else.
+        return Configs(base=os.path.dirname(path), tmt_dir=path)
     if find_project(path) is None:
         raise ConfigError(f"{path}: no tmt store there, nor in a folder above it")
     return Configs.find(path)

@@ -233,6 +233,12 @@ class Entry:
             self._cells = cells
         return self._cells
 
+    @property
+    def unended(self) -> bool:
+        """Whether the run has no end: still running, or crashed. Only such a run lacks the
+        final values of the series it logged (a run that ended has them among its metrics)."""
+        return self._record.get("end_time") is None and not self.legacy
+
     def latest(self) -> dict[str, tuple[int, float, float]]:
         """The last value logged of each series, by name, as ``(step, value, time)``: what a
         run still running, or one that crashed, got to."""

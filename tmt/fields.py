@@ -28,15 +28,15 @@ FACTS = ("name", "started", "duration", "status", "id")
 class Fields:
     """The parameters and metrics a set of runs has, by every name that reaches them.
 
-    ``live`` adds, for runs not finished, the series they logged (a metric a run still
-    running will return, known so far by its last logged value).
+    ``live`` adds, for runs that have not ended (running, crashed), the series they logged
+    (a metric a run still running will return, known so far by its last logged value).
     """
 
     def __init__(self, entries: Iterable[Entry], live: bool = False) -> None:
         cells: dict[str, None] = {}
         for entry in entries:
             cells.update(dict.fromkeys(entry.cells()))
-            if live and entry.status != "finished":
+            if live and entry.unended:
                 cells.update(dict.fromkeys(METRICS + name for name in entry.latest()))
         #: Every cell, ``params.*`` then ``metrics.*``, in first-seen order.
         self.cells = sorted(cells, key=lambda key: not key.startswith(PARAMS))
@@ -84,19 +84,28 @@ class Fields:
         parts = key.partition(".")[2].split(".")
         for i in range(len(parts) - 1, -1, -1):
             name = ".".join(parts[i:])
-            if self._by_name.get(name) == [key]:
+            found = self._by_name.get(name, [])
+            if found == [key] or (
+                key.startswith(METRICS) and key in found and key == self._wins(name)
+            ):
                 return name
         return key
 
+    def _wins(self, name: str) -> str | None:
+        """The metric ``name`` reaches although parameters share it (see :meth:`resolve`)."""
+        exact = [k for k in self._by_name.get(name, []) if k.partition(".")[2] == name]
+        metrics = [k for k in exact if k.startswith(METRICS)]
+        return metrics[0] if len(metrics) == 1 else None
+
     def columns(self, entries: Iterable[Entry]) -> list[str]:
         """The cells worth showing for ``entries``: their metrics, the most common first (a
-        series a run not finished has logged counts as one), then the parameters that vary
+        series a run not ended has logged counts as one), then the parameters that vary
         among them."""
         entries = list(entries)
         counts: Counter[str] = Counter()
         for e in entries:
             found = {k for k in e.cells() if k.startswith(METRICS)}
-            if e.status != "finished":
+            if e.unended:
                 found.update(METRICS + name for name in e.latest())
             counts.update(found)
         # Ties keep the order the cells were first seen in.

@@ -6,7 +6,6 @@ import os
 import re
 import warnings
 
-from .cells import cell
 from .config import Configs, open_path
 from .db import DbManager
 from .entry import Entry, Metric, Series
@@ -182,7 +181,8 @@ class TmtManager:
         if where is not None and where.strip():
             from .query import parse
 
-            test = parse(where, self.fields(found))
+            # No runs to ask: the query is only read (names cannot be checked against none).
+            test = parse(where, self.fields(found) if found else None)
             found = [entry for entry in found if test(entry)]
         return found
 
@@ -216,7 +216,7 @@ class TmtManager:
         self,
         runs: Iterable[Entry] | None = None,
         where: str | None = None,
-        columns: Iterable[str] | None = None,
+        columns: str | Iterable[str] | None = None,
     ) -> Any:
         """A pandas DataFrame with one row a run (all runs, newest first, by default, or
         those ``where`` selects): id, name, status, started, ended, duration, tags, note,
@@ -231,12 +231,14 @@ class TmtManager:
         if runs is not None and where:
             from .query import parse
 
-            test = parse(where, Fields(entries, live=True))
+            test = parse(where, Fields(entries, live=True) if entries else None)
             entries = [e for e in entries if test(e)]
         picked: dict[str, str] | None = None
         if columns is not None:
+            names = [columns] if isinstance(columns, str) else list(columns)
             fields = Fields(entries, live=True)
-            picked = {name: fields.resolve(name) for name in columns}
+            # Without runs, no name can be checked: the columns are named as given.
+            picked = {name: fields.resolve(name) if entries else name for name in names}
         rows = []
         for entry in entries:
             row: dict[str, Any] = {
@@ -252,7 +254,8 @@ class TmtManager:
             if picked is None:
                 row.update(entry.cells())
             else:
-                row.update({name: cell(entry, key) for name, key in picked.items()})
+                stored = entry.cells()  # the values stored, as the default frame has them
+                row.update({name: stored.get(key) for name, key in picked.items()})
             rows.append(row)
         frame = pd.DataFrame(rows, columns=_columns(rows, picked))
         for column in ("started", "ended"):

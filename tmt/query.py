@@ -51,12 +51,36 @@ def parse(text: str, fields: Fields | None = None) -> Callable[[Entry], bool]:
     error naming the closest (``UnknownFieldError``); without them, names are taken as
     given. A term that cannot be read raises ``QueryError``, saying which and why.
     """
+    tests = [_term(term, fields) for term in _terms(text)]
+    return lambda entry: all(test(entry) for test in tests)
+
+
+def _terms(text: str) -> list[str]:
+    """The terms of a query: split at spaces (quotes group words; backslashes are kept, for
+    regular expressions), with a comparison written with spaces (``acc > 0.9``) made one."""
+    lexer = shlex.shlex(text, posix=True)
+    lexer.whitespace_split = True
+    lexer.commenters = ""
+    lexer.escape = ""
     try:
-        terms = shlex.split(text)
+        words = list(lexer)
     except ValueError as exc:
         raise QueryError(f"cannot read the query {text!r}: {exc}") from None
-    tests = [_term(term, fields) for term in terms]
-    return lambda entry: all(test(entry) for test in tests)
+    terms: list[str] = []
+    joining = False  # the last term ends with an operator: this word is its value
+    for word in words:
+        if joining or (terms and word[:1] in _OPERATOR_CHARS and ":" not in terms[-1]):
+            terms[-1] += word
+        else:
+            terms.append(word)
+        joining = terms[-1][-1:] in _OPERATOR_CHARS
+    for term in terms:
+        if term[:1] in _OPERATOR_CHARS:
+            raise QueryError(f"{term!r}: give a parameter or metric before {term[:2].rstrip()}")
+    return terms
+
+
+_OPERATOR_CHARS = ("<", ">", "=", "!")
 
 
 def _term(term: str, fields: Fields | None) -> Callable[[Entry], bool]:
@@ -122,7 +146,7 @@ def _comparison(
     def textual(e: Entry) -> bool:
         found = look(e)
         if found is None:
-            return op == "!="  # a run without the value differs from any
+            return False  # a run without the value is never compared (as with numbers)
         if isinstance(found, bool) and truth is not None:
             return bool(compare(found, truth))
         return bool(compare(str(found), raw))

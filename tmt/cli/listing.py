@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import re
@@ -10,6 +11,7 @@ from .. import TmtManager
 from .. import display as fmt
 from ..cells import FACTS, cell, flatten, numeric, ordered, shown, shown_duration
 from ..display import STATUS_COLOURS, json_text, printable
+from ..errors import UnknownFieldError
 from ..fields import Fields
 from ..query import parse
 from ..record import STATUSES
@@ -18,7 +20,6 @@ from .options import add_output_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
     from ..entry import Entry
@@ -41,7 +42,7 @@ def register(commands: Any) -> None:
         "the others), or by name, started, duration",
     )
     p.add_argument("--asc", action="store_true", help="with --sort: lowest first")
-    p.add_argument("--limit", type=int, metavar="N", help="show at most N runs")
+    p.add_argument("--limit", type=_count, metavar="N", help="show at most N runs")
     p.add_argument(
         "--columns",
         metavar="A,B,...",
@@ -148,9 +149,9 @@ def run_json(entry: Entry) -> dict[str, Any]:
         "metrics": record.get("metrics") or {},
         "series": record.get("series") or [],
         "elapsed": entry.elapsed,
-        # What a run not finished got to: the last value logged of each series.
+        # What a run that has not ended got to: the last value logged of each series.
         "last_logged": None
-        if entry.status == "finished"
+        if not entry.unended
         else {
             name: {"step": step, "value": value, "time": when}
             for name, (step, value, when) in entry.latest().items()
@@ -159,14 +160,19 @@ def run_json(entry: Entry) -> dict[str, Any]:
 
 
 def list_runs(args: argparse.Namespace, console: Console) -> int:
-    entries = filtered(args)
-    fields = Fields(entries, live=True)
+    every = filtered(args)
+    entries = every
     sort_key = None
-    if args.sort:
-        sort_key = args.sort if args.sort in FACTS else fields.resolve(args.sort)
-        entries = ordered(entries, sort_key, highest_first=not args.asc)
+    if every and args.sort:  # names are checked against the runs there are (none: nothing)
+        sort_key = args.sort if args.sort in FACTS else Fields(every, live=True).resolve(args.sort)
+        entries = ordered(every, sort_key, highest_first=not args.asc)
     if args.limit is not None:
-        entries = entries[: max(0, args.limit)]
+        entries = entries[: args.limit]
+    fields = Fields(entries, live=True)  # the columns are those of the runs shown
+    keys: list[str] | None = None
+    if entries and args.columns is not None:
+        names = [n.strip() for n in args.columns.split(",") if n.strip()]
+        keys = list(dict.fromkeys(_resolve(name, fields, every) for name in names))
     if args.format == "json":
         console.print(json_text([run_json(e) for e in entries], indent=2))
         return 0
@@ -176,9 +182,7 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
     if not entries:
         console.message("tmt: no runs" + (" match" if _any_filter(args) else " recorded here"))
         return 0
-    if args.columns is not None:
-        keys = [fields.resolve(name.strip()) for name in args.columns.split(",") if name.strip()]
-    else:
+    if keys is None:
         keys = fields.columns(entries)
         if sort_key in fields.cells:
             keys = [sort_key, *(k for k in keys if k != sort_key)]
@@ -303,7 +307,8 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     title = f"{printable(args.name)}: {printable(metric)} across {len(entries)} runs"
     left_out = len(every) - len(entries)
     if left_out:
-        title += f" ({left_out} other runs left out: --status all shows them)"
+        by = "--status and --where" if args.where else "--status"
+        title += f" ({left_out} other runs left out by {by}; --status all shows every status)"
     console.print(console.style(title, "bold"))
     rows = [
         [str(i), e.id[:8], fmt.when(e.start_time), e.status, shown(e, key)]
@@ -322,6 +327,25 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def _resolve(name: str, shown: Fields, every: list[Entry]) -> str:
+    """What ``name`` means among the runs shown, or else among all the runs selected."""
+    try:
+        return shown.resolve(name)
+    except UnknownFieldError:
+        return Fields(every, live=True).resolve(name)
+
+
+def _count(text: str) -> int:
+    """A number of runs: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of runs (0 or more)")
+    return value
+
+
 def _any_filter(args: argparse.Namespace) -> bool:
-    keys = ("name", "since", "until", "status", "tag", "where")
+    keys = ("name", "since", "until", "status", "tag", "where", "limit")
     return any(getattr(args, k, None) for k in keys)

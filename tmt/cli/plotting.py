@@ -7,7 +7,8 @@ import math
 import os
 
 from .. import TmtManager
-from ..display import json_text, printable
+from ..display import fit, json_text, printable
+from ..display import width as width_of
 from ..textchart import end_cells, multi_line_chart
 from . import UsageError
 from .options import add_output_options
@@ -107,6 +108,10 @@ def plot(args: argparse.Namespace, console: Console) -> int:
     if missing:
         console.message(f"tmt plot: not plotted, no {metric!r} series: {', '.join(missing)}")
     drawn = figure_format is not None or args.format != "json"
+    drawable = [c for c in curves if any(_plottable(v, args.logy) for v in c.values)]
+    if drawn and not drawable:
+        scale = " on a log scale" if args.logy else ""
+        raise LookupError(f"nothing to plot: no value of {metric!r} can be drawn{scale}")
     if drawn and args.logy and any(v <= 0 for c in curves for v in c.values):
         console.message("tmt plot: --logy leaves out the values that are not positive")
     if figure_format is not None:
@@ -183,10 +188,10 @@ def terminal_chart(
         lines.append(row)
     lines += plot[-2:]
     labels = [printable(c.label) for c in curves]
-    pad = max(len(label) for label in labels)
+    pad = max(width_of(label) for label in labels)
     for i, (curve, label) in enumerate(zip(curves, labels)):
         swatch = style("━━", RUN_COLOURS[i % len(RUN_COLOURS)])
-        lines.append(f"{swatch} {label:<{pad}}  {_legend_note(curve)}".rstrip())
+        lines.append(f"{swatch} {fit(label, pad)}  {_legend_note(curve)}".rstrip())
     return lines
 
 
@@ -207,6 +212,10 @@ def _runs_of_colour(
         else:
             out.append((owner, ch))
     return out
+
+
+def _plottable(value: float, logy: bool) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and (value > 0 or not logy)
 
 
 def _legend_note(curve: Curve) -> str:
@@ -244,6 +253,8 @@ def save_figure(
         end: dict[str, Any] = {}
         if curve.ended_early and last is not None:
             end = {"marker": "X", "markersize": 8, "markevery": [last]}
+        elif sum(1 for v in values if v == v) == 1:  # one point: a line would not show it
+            end = {"marker": "o", "markersize": 5}
         axes.plot(curve.steps, values, label=_literal(curve.label), linewidth=1.5, **end)
     axes.set_xlabel("step")
     axes.set_ylabel(_literal(metric))

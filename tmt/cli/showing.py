@@ -170,8 +170,11 @@ def compare(args: argparse.Namespace, console: Console) -> int:
             entries = [e for e in entries if test(e)]
     else:
         entries = manager.runs(where=args.where)
-    if not entries:
-        raise LookupError("no runs match --where")
+    if len(entries) < 2:
+        found = "no runs match" if not entries else f"only {entries[0].id} matches"
+        if not args.where:
+            raise UsageError("tmt compare: give two runs or more (tmt show shows one)")
+        raise LookupError(f"{found} --where: compare needs two runs or more")
     rows = cells.compare(entries)
     if args.format == "json":
         console.print(

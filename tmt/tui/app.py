@@ -57,6 +57,7 @@ class App:
         self.model = model
         self.stack: list[urwid.Widget] = []
         self.loop: urwid.MainLoop | None = None
+        self._settling = False  # the store changed at the last tick: read it again
         if model.store_exists:
             model.reload()
             self.runs: RunsView | None = RunsView(model)
@@ -136,8 +137,12 @@ class App:
         """Refresh the list by itself while runs are running, and when runs were added or
         removed (by other processes: a run started after the app opened)."""
         idle = self.runs is not None and self.view is self.runs and self.runs.prompt is None
-        if idle and (self.model.any_running() or self.model.store_changed()):
+        changed = self.model.store_changed()
+        # A run folder is made a moment before its record is written: after a change, read
+        # once more at the next tick, so a run caught in between is not missed for good.
+        if idle and (changed or self._settling or self.model.any_running()):
             self.reload(self.runs.message if self.runs is not None else None)
+            self._settling = changed
         loop.set_alarm_in(REFRESH_SECONDS, self._tick)
 
     # The clipboard ----------------------------------------------------------------------------
