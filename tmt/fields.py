@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from .entry import Entry
 
 PARAMS, METRICS = "params.", "metrics."
-#: Facts every run has, which a name may also mean (sorting by them, say).
-FACTS = ("name", "started", "duration", "status", "id")
 
 
 class Fields:
@@ -49,27 +47,32 @@ class Fields:
             for name in names:
                 self._by_name.setdefault(name, []).append(key)
 
-    def __contains__(self, key: object) -> bool:
-        return key in self._by_name
-
     def resolve(self, name: str) -> str:
         """The cell ``name`` means: its full name (``params.args.lr``), its name without the
         ``params.``/``metrics.`` prefix, or any dotted tail of it (``lr``) that one cell has.
         A metric's own name wins over a parameter's tail. Raises ``UnknownFieldError``."""
+        key = self._reach(name)
+        if key is not None:
+            return key
+        found = self._by_name.get(name, [])
+        if found:
+            options = ", ".join(self.short(k) for k in found)
+            raise UnknownFieldError(
+                f"{name!r} is ambiguous: it may be {options}; give one of those", found
+            )
+        close = self.close(name)
+        raise UnknownFieldError(_unknown(name, close, self.names()), close)
+
+    def _reach(self, name: str) -> str | None:
+        """The one cell ``name`` reaches, or ``None`` (no cell, or several)."""
         found = self._by_name.get(name, [])
         if len(found) == 1:
             return found[0]
         exact = [k for k in found if k.partition(".")[2] == name]
         if len(exact) == 1:
             return exact[0]
-        if exact:  # a parameter and a metric of the same name: the metric, as runs are ranked
-            return next(k for k in exact if k.startswith(METRICS))
-        if found:
-            options = ", ".join(self.short(k) for k in found)
-            raise UnknownFieldError(
-                f"{name!r} is ambiguous: it may be {options}; give one of those", found
-            )
-        raise UnknownFieldError(_unknown(name, self.names()), self.close(name))
+        # A parameter and a metric of the same name: the metric, as runs are ranked by it.
+        return next((k for k in exact if k.startswith(METRICS)), None)
 
     def close(self, name: str) -> list[str]:
         """The real names nearest to ``name``, closest first (for a typo's message)."""
@@ -84,18 +87,9 @@ class Fields:
         parts = key.partition(".")[2].split(".")
         for i in range(len(parts) - 1, -1, -1):
             name = ".".join(parts[i:])
-            found = self._by_name.get(name, [])
-            if found == [key] or (
-                key.startswith(METRICS) and key in found and key == self._wins(name)
-            ):
+            if self._reach(name) == key:
                 return name
         return key
-
-    def _wins(self, name: str) -> str | None:
-        """The metric ``name`` reaches although parameters share it (see :meth:`resolve`)."""
-        exact = [k for k in self._by_name.get(name, []) if k.partition(".")[2] == name]
-        metrics = [k for k in exact if k.startswith(METRICS)]
-        return metrics[0] if len(metrics) == 1 else None
 
     def columns(self, entries: Iterable[Entry]) -> list[str]:
         """The cells worth showing for ``entries``: their metrics, the most common first (a
@@ -134,8 +128,7 @@ class Fields:
 _MISSING = {"$missing": True}
 
 
-def _unknown(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+def _unknown(name: str, close: list[str], names: list[str]) -> str:
     if close:
         return f"no parameter or metric named {name!r}; did you mean {', '.join(close)}?"
     if not names:

@@ -12,6 +12,7 @@ from .entry import Entry, Metric, Series
 from .errors import ArgumentError, EntryNotFound, ReadOnlyRunError
 from .fields import Fields
 from .jsonfile import open_regular
+from .query import select
 from .record import check_tags
 from .store import Store
 
@@ -178,13 +179,7 @@ class TmtManager:
             if wanted and not wanted.issubset(entry.tags):
                 continue
             found.append(entry)
-        if where is not None and where.strip():
-            from .query import parse
-
-            # No runs to ask: the query is only read (names cannot be checked against none).
-            test = parse(where, self.fields(found) if found else None)
-            found = [entry for entry in found if test(entry)]
-        return found
+        return select(found, where)
 
     def fields(self, runs: Iterable[Entry] | None = None) -> Fields:
         """The parameters and metrics of ``runs`` (default: all), by every name that reaches
@@ -227,12 +222,7 @@ class TmtManager:
         columns, with no rows.
         """
         pd = _pandas("to_dataframe()")
-        entries = list(self.runs(where=where) if runs is None else runs)
-        if runs is not None and where:
-            from .query import parse
-
-            test = parse(where, Fields(entries, live=True) if entries else None)
-            entries = [e for e in entries if test(e)]
+        entries = self.runs(where=where) if runs is None else select(runs, where)
         picked: dict[str, str] | None = None
         if columns is not None:
             names = [columns] if isinstance(columns, str) else list(columns)

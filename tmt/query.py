@@ -23,11 +23,11 @@ from .record import STATUSES
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
 
     from .entry import Entry
 
-__all__ = ["KEYS", "QueryError", "parse"]
+__all__ = ["KEYS", "QueryError", "parse", "select"]
 
 _COMPARISON = re.compile(r"([^<>=!:\s]+)\s*(>=|<=|!=|==|=|>|<)\s*(.*)")
 _OPERATORS = {
@@ -53,6 +53,17 @@ def parse(text: str, fields: Fields | None = None) -> Callable[[Entry], bool]:
     """
     tests = [_term(term, fields) for term in _terms(text)]
     return lambda entry: all(test(entry) for test in tests)
+
+
+def select(entries: Iterable[Entry], where: str | None) -> list[Entry]:
+    """The ``entries`` the query ``where`` selects (all of them for no query), in their
+    order. Names are checked against those entries; with none, the query is only read, since
+    a name cannot be checked against no runs (an empty selection is no typo)."""
+    entries = list(entries)
+    if not where or not where.strip():
+        return entries
+    test = parse(where, Fields(entries, live=True) if entries else None)
+    return [entry for entry in entries if test(entry)]
 
 
 def _terms(text: str) -> list[str]:

@@ -13,7 +13,7 @@ from ..cells import FACTS, cell, flatten, numeric, ordered, shown, shown_duratio
 from ..display import STATUS_COLOURS, json_text, printable
 from ..errors import UnknownFieldError
 from ..fields import Fields
-from ..query import parse
+from ..query import select
 from ..record import STATUSES
 from ..textchart import line_chart
 from .options import add_output_options
@@ -263,9 +263,7 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     if not every:
         raise LookupError(f"no runs of an experiment named {args.name!r}")
     entries = [e for e in every if "all" in statuses or e.status in statuses]
-    if args.where:
-        test = parse(args.where, Fields(entries, live=True))
-        entries = [e for e in entries if test(e)]
+    entries = select(entries, args.where)
     if not entries:
         wanted = " or ".join(statuses)
         why = (

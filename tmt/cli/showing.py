@@ -6,8 +6,7 @@ from .. import TmtManager, cells
 from .. import display as fmt
 from ..cells import flatten
 from ..display import json_text, printable, printable_lines
-from ..fields import Fields
-from ..query import parse
+from ..query import select
 from ..report import Report, run_report
 from ..textchart import sparkline
 from ..treediff import tree_diff
@@ -165,9 +164,7 @@ def compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError("tmt compare: name the runs (REF...) or select them with --where")
     if args.refs:
         entries = list({e.id: e for e in (manager.run(r) for r in args.refs)}.values())
-        if args.where:
-            test = parse(args.where, Fields(entries, live=True))
-            entries = [e for e in entries if test(e)]
+        entries = select(entries, args.where)
     else:
         entries = manager.runs(where=args.where)
     if len(entries) < 2:
