@@ -13,6 +13,15 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def cache_folder(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test's indexes in a cache folder of its own (never the user's), inherited by the
+    processes it starts."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("TMT_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty project folder with one source file, made the working folder."""

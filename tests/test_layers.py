@@ -32,6 +32,7 @@ LAYERS: dict[str, set[str]] = {
     },
     "storage": {
         "index",
+        "runfolder",
         "legacy",
         "seriesfile",
         "store",
@@ -166,7 +167,7 @@ class TestLayers:
     def test_the_store_and_the_snapshot_engine_use_only_the_base(self) -> None:
         for name in ("store", "snapshot"):
             above = {m for m in closure(f"tmt.{name}") if layer_of(m) != "base"}
-            allowed = {"index", "legacy", "ignore", "worktree", "config"}
+            allowed = {"index", "runfolder", "legacy", "ignore", "worktree", "config"}
             assert above <= allowed, f"tmt.{name} uses {sorted(above - allowed)}"
 
 

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from tmt.entry import Entry
 from tmt.errors import EntryNotFound
 from tmt.refs import AmbiguousReference, resolve
 
-RUNS = [  # oldest first, as the store lists them
-    Entry({"id": "aa11aa11aa11", "name": "mnist", "start_time": 1}, "/"),
-    Entry({"id": "aa22bb22bb22", "name": "cifar", "start_time": 2}, "/"),
-    Entry({"id": "cc33cc33cc33", "name": "mnist", "start_time": 3}, "/"),
-]
+
+def store(oldest_first: list[Entry]) -> Callable[..., list[Entry]]:
+    """What the manager gives ``resolve``: the runs, newest first, found by name, id prefix,
+    at most ``limit``."""
+
+    def runs(name=None, prefix=None, limit=None) -> list[Entry]:
+        found = [
+            e
+            for e in reversed(oldest_first)
+            if (name is None or e.name == name) and (prefix is None or e.id.startswith(prefix))
+        ]
+        return found[:limit]
+
+    return runs
+
+
+RUNS = store(
+    [
+        Entry({"id": "aa11aa11aa11", "name": "mnist", "start_time": 1}, "/"),
+        Entry({"id": "aa22bb22bb22", "name": "cifar", "start_time": 2}, "/"),
+        Entry({"id": "cc33cc33cc33", "name": "mnist", "start_time": 3}, "/"),
+    ]
+)
 
 
 class TestResolve:
@@ -33,7 +53,7 @@ class TestResolve:
         assert resolve(ref, RUNS).id == expected
 
     def test_an_ambiguous_prefix_lists_the_candidates(self) -> None:
-        with pytest.raises(AmbiguousReference, match=r"'aa' matches 2 runs: aa11.*\(mnist\), aa22"):
+        with pytest.raises(AmbiguousReference, match=r"'aa' matches 2 runs: aa22.*\(cifar\), aa11"):
             resolve("aa", RUNS)
 
     @pytest.mark.parametrize("ref", ["zz", "last~3", "mnist~2", "", "nope~1"])
@@ -64,7 +84,7 @@ class TestMessages:
             Entry({"id": f"ab{i:010d}", "name": "n", "start_time": i}, "/") for i in range(count)
         ]
         with pytest.raises(AmbiguousReference) as caught:
-            resolve("ab", runs)
+            resolve("ab", store(runs))
         message = str(caught.value)
         assert message.count("(n)") == min(count, 10)
         assert message.endswith(f"(n){more}; give more of the id")

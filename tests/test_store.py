@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import warnings
 from pathlib import Path
 
@@ -48,9 +49,10 @@ class TestIndex:
         record_runs(3)
         manager = TmtManager()
         assert len(manager.db.get_all_entries()) == 3
-        (project / ".tmt" / "index.json").unlink()
+        index = Path(manager.store.index.path)
+        index.unlink()
         assert len(TmtManager().db.get_all_entries()) == 3
-        assert (project / ".tmt" / "index.json").exists()
+        assert index.exists()
 
     def test_a_changed_record_is_seen_through_the_index(self, project: Path) -> None:
         """An edit to a run.json (a rewrite, as tmt does) shows up on the next read."""
@@ -78,8 +80,9 @@ class TestIndex:
         os.utime(path, (old, old))
         store = Store(Configs())
         store.records()
-        index = json.loads((project / ".tmt" / "index.json").read_text())
-        assert index["runs"][r["id"]]["key"] is not None
+        with sqlite3.connect(store.index.path) as db:
+            (key,) = db.execute("SELECT ino, mtime FROM runs WHERE id = ?", (r["id"],))
+        assert key == (path.stat().st_ino, path.stat().st_mtime_ns)
 
     def test_annotations_are_merged_and_seen_through_the_index(self, project: Path) -> None:
         """Tags and notes added later live apart from run.json, and show up on reading."""
@@ -113,16 +116,26 @@ class TestIndex:
 
 
 class TestDamagedIndex:
-    @pytest.mark.parametrize("entry", [5, None, "x", {"key": None}, {"key": [1, 2], "record": 5}])
-    def test_a_damaged_entry_is_read_again_from_the_run(self, project: Path, entry) -> None:
+    @pytest.mark.parametrize(
+        ("facts", "cells"),
+        [("5", "{}"), ("null", "{}"), ("x", "x"), ('{"id": "other"}', "{}"), (None, None)],
+    )
+    def test_a_damaged_row_is_read_again_from_the_run(self, project: Path, facts, cells) -> None:
         record_runs(2)
-        TmtManager().runs()
-        index = json.loads((project / ".tmt" / "index.json").read_text())
-        victim = next(iter(index["runs"]))
-        index["runs"][victim] = entry
-        (project / ".tmt" / "index.json").write_text(json.dumps(index))
-        assert len(TmtManager().runs()) == 2
+        manager = TmtManager()
+        expected = [(e.id, e.name, e.cells()) for e in manager.runs()]
+        with sqlite3.connect(manager.store.index.path) as db:
+            db.execute("UPDATE runs SET facts = ?, cells = ?", (facts, cells))
+        assert [(e.id, e.name, e.cells()) for e in TmtManager().runs()] == expected
         assert tmt("list", cwd=project).returncode == 0
+
+    def test_a_damaged_cell_list_is_read_from_the_run(self, project: Path) -> None:
+        record_runs(1)
+        manager = TmtManager()
+        expected = manager.last().cells()
+        with sqlite3.connect(manager.store.index.path) as db:
+            db.execute("UPDATE runs SET cells = '[1'")
+        assert TmtManager().last().cells() == expected
 
 
 class TestFilesThatAreNotFiles:
@@ -180,11 +193,13 @@ class TestFilesThatAreNotFiles:
         DetailView(TmtManager().last())
         assert TmtManager().last().all_series() == {}
 
-    def test_the_index_and_the_package_list(self, project: Path) -> None:
+    def test_the_index_the_changes_log_and_the_package_list(self, project: Path) -> None:
 
         record_runs(2)
-        (project / ".tmt" / "index.json").unlink(missing_ok=True)
-        os.mkfifo(project / ".tmt" / "index.json")
+        os.mkfifo(project / ".tmt" / "changes.log")
+        index = TmtManager().store.index.path
+        os.makedirs(os.path.dirname(index), exist_ok=True)
+        os.mkfifo(index)
         for env in (project / ".tmt" / "envs").iterdir():
             env.unlink()
             os.symlink("/dev/zero", env)

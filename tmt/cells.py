@@ -7,6 +7,7 @@ import json
 import math
 
 from . import display
+from .jsonvalue import flatten as flatten  # here for the front ends
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -14,18 +15,6 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .entry import Entry
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"opt": {"lr": 0.1}}`` as ``{"opt.lr": 0.1}``; summaries (``$type``) stay whole."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not any(k.startswith("$") for k in value):
-            flat.update(flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 def fields(entry: Entry) -> dict[str, Any]:

@@ -28,10 +28,14 @@ class DbManager:
     """
 
     def __init__(
-        self, entries: Callable[[], list[Entry]], by_id: Callable[[str], Entry | None]
+        self,
+        entries: Callable[[], list[Entry]],
+        by_id: Callable[[str], Entry | None],
+        newest: Callable[[str], Entry | None] | None = None,
     ) -> None:
         self._all = entries  # every run, oldest first, read afresh at each call
         self._by_id = by_id
+        self._newest = newest  # the newest run of an experiment, found without reading all
 
     def get_all_entries(self) -> list[Entry]:
         """Every run."""
@@ -43,6 +47,8 @@ class DbManager:
 
     def get_entry_by_exact_name(self, name: str) -> Entry | None:
         """The newest run of the experiment ``name``, or ``None``."""
+        if self._newest is not None:
+            return self._newest(name)
         matches = [e for e in self._all() if e.name == name]
         return matches[-1] if matches else None
 

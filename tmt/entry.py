@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
+import warnings
 from collections import namedtuple
 
 from . import jsonfile
 from .errors import ArgumentError, SeriesNotFound
-from .jsonvalue import from_json
+from .jsonvalue import flatten, from_json
 from .liveness import effective_status
 from .record import SCHEMA_VERSION, absolute_path
+from .runfolder import read_run
 from .seriesfile import SERIES_FILE, read_series
 
 TYPE_CHECKING = False
@@ -40,7 +43,17 @@ class Entry:
     or ``crashed`` (a run whose process is gone without finishing).
     """
 
-    __slots__ = ("_cells", "_latest", "_metrics", "_record", "_root", "_snapshots", "run_dir")
+    __slots__ = (
+        "_cells",
+        "_latest",
+        "_metrics",
+        "_record",
+        "_root",
+        "_snapshots",
+        "_stored_cells",
+        "_whole",
+        "run_dir",
+    )
 
     def __init__(
         self,
@@ -48,8 +61,14 @@ class Entry:
         root: str,
         run_dir: str | None = None,
         snapshots: str | None = None,
+        cells: str | None = None,
     ) -> None:
+        # Given ``cells`` (the flat cells as JSON, from the store's index), ``record`` holds
+        # only the fields the index keeps (index.SUMMARY): the others are read from the run's
+        # ``run.json`` when first asked for, so that listing many runs parses little.
         self._record = record
+        self._stored_cells = cells
+        self._whole: dict[str, Any] | None = None if cells is not None else record
         self._root = root
         self._snapshots = snapshots  # where snapshots are, if not in the store's folder
         self._metrics: dict[str, Any] | None = None
@@ -137,7 +156,7 @@ class Entry:
     def metrics(self) -> dict[str, Any]:
         """The metrics the run returned, by name."""
         if self._metrics is None:
-            metrics = from_json(self._record.get("metrics") or {})
+            metrics = from_json(self._full().get("metrics") or {})
             self._metrics = metrics if isinstance(metrics, dict) else {}
         return self._metrics
 
@@ -146,7 +165,7 @@ class Entry:
         """The objects saved with ``tmt_save``, in the order they were saved."""
         return [
             Result(r["name"], self.resolve(r["path"]))
-            for r in self._record.get("results") or ()
+            for r in self._full().get("results") or ()
             if isinstance(r, dict) and "name" in r and "path" in r
         ]
 
@@ -155,7 +174,7 @@ class Entry:
         """The folder holding the snapshot of the code this run was started with; ``None``
         if it has none, or if its record names a folder outside the store (a crafted record
         must not make ``tmt diff`` read, nor ``tmt restore`` copy, the whole disk)."""
-        path = self._record.get("snapshot")
+        path = self._full().get("snapshot")
         if not isinstance(path, str):
             return None
         path = self.resolve(path)
@@ -169,7 +188,7 @@ class Entry:
     @property
     def params(self) -> dict[str, Any]:
         """The recorded function's arguments by name (bulky ones summarised)."""
-        params = from_json(self._record.get("params") or {})
+        params = from_json(self._full().get("params") or {})
         return params if isinstance(params, dict) else {}
 
     @property
@@ -184,7 +203,7 @@ class Entry:
     @property
     def git(self) -> dict[str, Any] | None:
         """``commit``, ``branch``, ``dirty``, ``untracked``, ``diff`` (a path), or ``None``."""
-        git = self._record.get("git")
+        git = self._full().get("git")
         if not git:
             return None
         git = dict(git)
@@ -195,11 +214,11 @@ class Entry:
     @property
     def environment(self) -> dict[str, Any]:
         """Python version and executable, platform, user; ``packages`` names the list's file."""
-        return dict(self._record.get("environment") or {})
+        return dict(self._full().get("environment") or {})
 
     def packages(self) -> dict[str, str]:
         """The distributions installed when the run started, name -> version."""
-        path = (self._record.get("environment") or {}).get("packages")
+        path = (self._full().get("environment") or {}).get("packages")
         if not path:
             return {}
         try:
@@ -226,12 +245,56 @@ class Entry:
         """The run's parameters and metrics as flat ``params.*`` and ``metrics.*`` cells
         (``{"opt": {"lr": 0.1}}`` as ``params.opt.lr``), in the order recorded."""
         if self._cells is None:
-            from .cells import flatten
-
-            cells = {f"params.{k}": v for k, v in flatten(self.params).items()}
-            cells.update({f"metrics.{k}": v for k, v in flatten(self.metrics).items()})
-            self._cells = cells
+            stored = self._parsed_cells()
+            if stored is not None:
+                self._cells = {
+                    k: from_json(v) if type(v) is dict or type(v) is list else v
+                    for k, v in stored.items()
+                }
+            else:
+                cells = {f"params.{k}": v for k, v in flatten(self.params).items()}
+                cells.update({f"metrics.{k}": v for k, v in flatten(self.metrics).items()})
+                self._cells = cells
         return self._cells
+
+    def stored_cells(self) -> dict[str, Any]:
+        """The cells as the record stores them (non-finite floats, decimals and the like as
+        their JSON markers: exact, for other tools)."""
+        stored = self._parsed_cells()
+        if stored is not None:
+            return stored
+        record = self._full()
+        cells: dict[str, Any] = {}
+        for part in ("params", "metrics"):
+            values = record.get(part)
+            if isinstance(values, dict):
+                cells.update({f"{part}.{k}": v for k, v in flatten(values).items()})
+        return cells
+
+    def _parsed_cells(self) -> dict[str, Any] | None:
+        """The cells the index gave, parsed; ``None`` if it gave none, or none readable."""
+        if self._stored_cells is None:
+            return None
+        try:
+            stored = json.loads(self._stored_cells)
+        except ValueError:
+            stored = None
+        if type(stored) is not dict:
+            self._stored_cells = None  # damaged: read from the record instead
+            return None
+        return stored
+
+    def _full(self) -> dict[str, Any]:
+        """The whole record: read from ``run.json`` the first time, for a run read from the
+        index (a run deleted meanwhile keeps what the index had)."""
+        if self._whole is None:
+            whole = None
+            if self.run_dir is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the index warned when it read the run
+                    whole = read_run(self.run_dir, self.id)
+            self._whole = whole if whole is not None else self._record
+        return self._whole
 
     @property
     def unended(self) -> bool:
@@ -291,11 +354,11 @@ class Entry:
     @property
     def error(self) -> dict[str, str] | None:
         """For a failed or interrupted run: the exception's ``type``, ``message``, ``traceback``."""
-        return self._record.get("error")
+        return self._full().get("error")
 
     @property
     def argv(self) -> list[str]:
-        return list(self._record.get("argv") or ())
+        return list(self._full().get("argv") or ())
 
     @property
     def host(self) -> str:
@@ -318,8 +381,8 @@ class Entry:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as stored, with the status as shown (``crashed`` where it applies)."""
-        data = dict(self._record)
-        data["status"] = self.status
+        data = dict(self._full())
+        data["status"] = effective_status(data)
         return data
 
     def short_str(self) -> str:
@@ -327,7 +390,7 @@ class Entry:
         return f"Entry with id {self.id}, name {self.name}, started {started}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Entry) and self._record == other._record
+        return isinstance(other, Entry) and self._full() == other._full()
 
     def __hash__(self) -> int:
         return hash(self.id)

@@ -1,157 +1,477 @@
-"""A derived cache of run records, so that listing thousands of runs reads one file, not thousands.
+"""The index of a store's runs: what listing them needs, cached on the local disk, so that reading
+100,000 runs costs a query, not 100,000 files.
 
-The runs' own files are the truth: ``run.json``, written by the run, and ``annotations.json``,
-written by people (tags and notes added later; kept apart so the two never overwrite each
-other). The index maps each run to the identity of its folder when it was read (inode and
-modification time: replacing either file, atomically, renames into the folder and so changes
-its time) and the merged record. Readers refresh it; writers never touch it, so recording a
-run costs the same however many runs the store holds. Delete it at any time: it is rebuilt.
+The runs' folders stay the truth. The index is derived from them, and rebuilt from them when it
+is missing, damaged or of another version. It lives in the user's cache folder
+(``$TMT_CACHE_DIR``, else ``$XDG_CACHE_HOME/tmt``, else ``~/.cache/tmt``), one SQLite file a
+store, and never in the store: a store may sit on NFS or Lustre, where SQLite's locking cannot
+be trusted, may be read-only, and is copied with rsync. Recording never touches it, so a run
+costs the same however many runs the store holds. Without a usable cache folder, each process
+keeps the index in memory (correct, only slower).
+
+Each read brings the index up to date without reading everything again (:meth:`Index.refresh`):
+
+- runs added or deleted change the modification time of ``runs/``: its names are listed again;
+- runs that have not ended (running, or crashed) are checked one by one, one ``stat`` each;
+- tags and notes change under tmt's lock, which also appends the run's id to ``changes.log``
+  beside ``runs/``: the runs named there since the last read are checked;
+- a folder is read again when its identity (inode, modification time) changed: replacing its
+  ``run.json`` or ``annotations.json`` (atomically, by a rename into it) changes it.
+
+A folder modified within two seconds of a read may change again unnoticed within the
+filesystem's timestamp resolution: it is read again until it has settled.
 """
 
 from __future__ import annotations
 
+import gc
+import hashlib
+import json
 import os
+import sqlite3
+import stat
+import threading
 import time
-import warnings
+from contextlib import contextmanager
 
-from . import jsonfile
-from .record import check
+from .jsonvalue import flatten
+from .runfolder import read_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
     from typing import Any
 
-INDEX_SCHEMA = 3  # 3: records are checked (record.check) before they are cached
-RECORD_NAME = "run.json"
-ANNOTATIONS_NAME = "annotations.json"
-# A record modified this recently may be modified again within the filesystem's timestamp
-# granularity, unnoticed; such records are re-read every time rather than trusted from cache.
+    # A run to check: its id, its folder's inode and mtime when read, whether it had a record.
+    _Row = tuple[str, int | None, int | None, bool]
+
+#: Version of the index's tables; an index of another version is rebuilt.
+SCHEMA = 1
+#: The file beside ``runs/`` naming, one id a line, runs whose tags or note changed.
+CHANGES_NAME = "changes.log"
+#: The fields of a record the index keeps; the others are read from ``run.json`` when asked for.
+SUMMARY = (
+    "id",
+    "name",
+    "description",
+    "status",
+    "started",
+    "ended",
+    "start_time",
+    "end_time",
+    "duration",
+    "heartbeat_time",
+    "host",
+    "pid",
+    "process_start",
+    "boot_id",
+    "pid_namespace",
+    "parent",
+    "tags",
+    "note",
+    "series",
+)
+# A folder modified this recently may be modified again within the filesystem's timestamp
+# granularity, unnoticed: it is read again at every refresh until it is older.
 _RACY_NS = 2_000_000_000
-#: The largest ``run.json`` or ``annotations.json`` read, and the largest index.
-MAX_RECORD = 64 * 1024 * 1024
-MAX_INDEX = 4 * 1024 * 1024 * 1024
+# The most of changes.log read at once; more than this unread, every run is checked instead.
+_MAX_CHANGES = 16 * 1024 * 1024
+# A FIFO or a link where changes.log should be must not block nor lead elsewhere.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+# Runs read again in batches of this many, a transaction each.
+_BATCH = 2000
+# What deciding to read a run's folder again needs.
+_ROWS = "SELECT id, ino, mtime, facts IS NOT NULL FROM runs"
+_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    ino INTEGER,            -- the folder's identity when read (NULL: read it again)
+    mtime INTEGER,
+    name TEXT NOT NULL,
+    start REAL NOT NULL,
+    status TEXT,            -- as recorded (a run recorded running may have crashed since)
+    open INTEGER NOT NULL,  -- checked at every refresh: not ended, not settled, or no record
+    facts TEXT,             -- the SUMMARY fields as JSON (NULL: the folder holds no record)
+    cells TEXT              -- its params.* and metrics.* cells, flat, as stored, as JSON
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (start, id);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs (name, start, id);
+CREATE INDEX IF NOT EXISTS runs_open ON runs (open) WHERE open;
+"""
 
 
-def load_records(runs_dir: str, index_path: str) -> list[dict[str, Any]]:
-    """Every readable run record under ``runs_dir``, in no particular order.
+def cache_folder() -> str | None:
+    """Where indexes are kept: ``$TMT_CACHE_DIR``, else ``$XDG_CACHE_HOME/tmt``, else
+    ``~/.cache/tmt``; ``None`` if there is no home folder to put it in."""
+    explicit = os.environ.get("TMT_CACHE_DIR")
+    if explicit:
+        return os.path.abspath(explicit)
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # the XDG rule: a relative path is ignored
+        home = os.path.expanduser("~")
+        if not os.path.isabs(home):
+            return None
+        base = os.path.join(home, ".cache")
+    return os.path.join(base, "tmt")
 
-    Refreshes the index at ``index_path`` when anything changed, if the store is writable.
-    A record that cannot be read is skipped with a warning naming its file; one with fields
-    of the wrong type is kept without them (see :func:`tmt.record.check`), with a warning.
-    Entries that are not real folders (symbolic links among them) are not runs.
-    """
-    try:
-        entries = list(os.scandir(runs_dir))
-    except FileNotFoundError:
-        return []
-    cache = _read_index(index_path)
-    fresh: dict[str, dict[str, Any]] = {}
-    changed = False
-    now_ns = time.time_ns()
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
-            continue
+
+def summary(record: dict[str, Any]) -> tuple[str, str]:
+    """What the index keeps of a (checked) record: its SUMMARY fields and its cells, as JSON."""
+    facts = {key: record[key] for key in SUMMARY if key in record}
+    cells: dict[str, Any] = {}
+    for part in ("params", "metrics"):
+        values = record.get(part)
+        if isinstance(values, dict):
+            cells.update({f"{part}.{k}": v for k, v in flatten(values).items()})
+    return _dumps(facts), _dumps(cells)
+
+
+class Index:
+    """The index of the runs in ``runs_dir``; safe to share between threads."""
+
+    def __init__(self, runs_dir: str) -> None:
+        self.runs_dir = runs_dir
+        self.changes_path = os.path.join(os.path.dirname(runs_dir), CHANGES_NAME)
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+        self._lock = threading.RLock()
+
+    @property
+    def path(self) -> str | None:
+        """The index's file (``None``: no cache folder, the index is kept in memory)."""
+        folder = cache_folder()
+        if folder is None:
+            return None
+        store = os.path.realpath(self.runs_dir)
+        key = hashlib.sha256(os.fsencode(store)).hexdigest()[:24]
+        return os.path.join(folder, "index", f"{key}.sqlite3")
+
+    # Bringing it up to date ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Bring the index up to date with the store's folders (see the module's docstring)."""
+        with self._lock:
+            for _ in range(2):
+                try:
+                    self._refresh(self._connect())
+                    return
+                except sqlite3.OperationalError:
+                    break  # locked too long by another reader, a full disk, a read-only file
+                except sqlite3.DatabaseError:  # damaged: made again from the runs
+                    self._close()
+                    if self.path is not None:
+                        _remove(self.path)
+            self._close()  # this process reads the store into memory instead
+            self._db, self._pid = _open(":memory:"), os.getpid()
+            self._refresh(self._db)
+
+    def _refresh(self, db: sqlite3.Connection) -> None:
+        now = time.time_ns()
         try:
-            if not entry.is_dir(follow_symlinks=False):
-                continue
-            st = entry.stat(follow_symlinks=False)
+            info = os.stat(self.runs_dir)
         except OSError:
-            continue
-        key = [st.st_ino, st.st_mtime_ns]
-        racy = st.st_mtime_ns >= now_ns - _RACY_NS
-        cached = cache.get(name)
-        if not isinstance(cached, dict):  # absent, or an entry damaged by hand
-            cached = None
-        if (
-            not racy
-            and cached is not None
-            and cached.get("key") == key
-            and isinstance(cached.get("record"), dict)
-            and cached["record"].get("id") == name
-        ):
-            fresh[name] = cached
-            continue
-        record = read_run(entry.path, name)
-        if record is None:
-            continue  # a run being created, or not a run folder
-        stored_key = None if racy else key
-        if cached is None or cached.get("key") != stored_key or cached.get("record") != record:
-            changed = True  # new, changed, or an entry whose record was damaged: rewritten
-        fresh[name] = {"key": stored_key, "record": record}
-    if changed or len(fresh) != len(cache):
-        _write_index(index_path, fresh)
-    return [item["record"] for item in fresh.values()]
+            info = None
+        store = None if info is None else f"{info.st_dev}:{info.st_ino}"
+        done: set[str] = set()  # each folder is read at most once a refresh
+        with _no_collection():
+            with _transaction(db):
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                if meta.get("store") != store:  # another store now lives here: forget all
+                    db.execute("DELETE FROM runs")
+                    db.execute("DELETE FROM meta WHERE key != 'schema'")
+                    db.execute("INSERT INTO meta VALUES ('store', ?)", (store,))
+                # A folder added or removed changes the time of runs/ and, on most
+                # filesystems, its count of links (which a copy setting times back keeps).
+                listed = None if info is None else f"{info.st_mtime_ns}:{info.st_nlink}"
+                listing = info is not None and meta.get("listed") != listed
+                new = self._list(db) if listing else []
+            # New folders are read a batch a transaction, so that other readers waiting for a
+            # big first reading get in between (and share the work: each batch skips the
+            # folders another reader added meanwhile).
+            for i in range(0, len(new), _BATCH):
+                batch = new[i : i + _BATCH]
+                with _transaction(db):
+                    marks = ", ".join("?" * len(batch))
+                    known = {
+                        r
+                        for (r,) in db.execute(f"SELECT id FROM runs WHERE id IN ({marks})", batch)
+                    }
+                    fresh = [(n, None, None, False) for n in batch if n not in known]
+                    self._check(db, fresh, now, done)
+            with _transaction(db):
+                meta = dict(db.execute("SELECT key, value FROM meta"))
+                if info is not None:
+                    if listing:
+                        settled = info.st_mtime_ns < now - _RACY_NS
+                        meta["listed"] = listed if settled else None
+                    self._check(db, self._changed(db, meta), now, done)
+                    self._check(db, db.execute(_ROWS + " WHERE open").fetchall(), now, done)
+                db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+
+    def _list(self, db: sqlite3.Connection) -> list[str]:
+        """Drop the runs whose folder is gone from ``runs/``; the names of new folders."""
+        names = set()
+        try:
+            with os.scandir(self.runs_dir) as found:
+                for entry in found:
+                    try:
+                        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+                            names.add(entry.name)
+                    except OSError:
+                        continue
+        except OSError:
+            pass
+        known = {run_id for (run_id,) in db.execute("SELECT id FROM runs")}
+        db.executemany("DELETE FROM runs WHERE id = ?", ((i,) for i in known - names))
+        return sorted(names - known)
+
+    def _changed(self, db: sqlite3.Connection, meta: dict[str, Any]) -> list[_Row]:
+        """The runs ``changes.log`` names since the last refresh, as rows to check; every run
+        if the log was replaced, cut short, or grew more than can be read at once."""
+        try:
+            fd = os.open(self.changes_path, _READ_FLAGS)
+        except OSError:
+            fd = None
+        if fd is None:
+            if meta.pop("log", None) is None:
+                return []
+            return db.execute(_ROWS).fetchall()
+        try:
+            info = os.fstat(fd)
+            log = f"{info.st_dev}:{info.st_ino}"
+            offset = meta.get("log_offset") if meta.get("log") == log else None
+            if offset == info.st_size:
+                return []
+            if (
+                not isinstance(offset, int)
+                or offset > info.st_size
+                or info.st_size - offset > _MAX_CHANGES
+                or not stat.S_ISREG(info.st_mode)
+            ):
+                meta["log"], meta["log_offset"] = log, info.st_size
+                return db.execute(_ROWS).fetchall()
+            os.lseek(fd, offset, os.SEEK_SET)
+            data = os.read(fd, info.st_size - offset)
+        finally:
+            os.close(fd)
+        whole = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        meta["log_offset"] = offset + len(whole)
+        ids = {line.decode("ascii", "replace") for line in whole.split()}
+        rows: list[_Row] = []
+        for run_id in ids:
+            rows += db.execute(_ROWS + " WHERE id = ?", (run_id,)).fetchall()
+        return rows
+
+    def _check(
+        self, db: sqlite3.Connection, rows: Iterable[_Row], now: int, done: set[str]
+    ) -> None:
+        """Read again the folders of ``rows`` (id, inode, mtime, has a record) that changed,
+        unless ``done`` already."""
+        for run_id, ino, mtime, readable in list(rows):
+            if run_id in done:
+                continue
+            done.add(run_id)
+            folder = os.path.join(self.runs_dir, run_id)
+            try:
+                info = os.lstat(folder)
+            except OSError:
+                info = None
+            if info is None or not stat.S_ISDIR(info.st_mode):
+                db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                continue
+            if readable and mtime is not None and (ino, mtime) == (info.st_ino, info.st_mtime_ns):
+                continue
+            settled = info.st_mtime_ns < now - _RACY_NS
+            key = (info.st_ino, info.st_mtime_ns) if settled else (None, None)
+            record = read_run(folder, run_id)
+            if record is None:  # being created, or no run: looked at again each time
+                row = (run_id, *key, "", 0.0, None, 1, None, None)
+            else:
+                facts, cells = summary(record)
+                ended = record.get("end_time") is not None
+                start = record.get("start_time")
+                start = float(start) if isinstance(start, (int, float)) else 0.0
+                status = record.get("status")
+                row = (
+                    run_id,
+                    *key,
+                    record.get("name") or "",
+                    start,
+                    status,
+                    int(not (ended and settled)),
+                    facts,
+                    cells,
+                )
+            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+
+    # Reading ------------------------------------------------------------------------------
+    def rows(
+        self,
+        name: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        statuses: Iterable[str] | None = None,
+        prefix: str | None = None,
+    ) -> Iterator[tuple[dict[str, Any], str]]:
+        """``(summary, cells)`` of each run, the cells as JSON, newest first: those of
+        experiment ``name`` (exactly), started from ``since`` to ``until``, recorded with one
+        of ``statuses``, or whose id starts with ``prefix``. Read page by page, so that
+        stopping early is cheap."""
+        where: list[str] = ["facts IS NOT NULL"]
+        args: list[object] = []
+        if name is not None:
+            where.append("name = ?")
+            args.append(name)
+        if since is not None:
+            where.append("start >= ?")
+            args.append(since)
+        if until is not None:
+            where.append("start <= ?")
+            args.append(until)
+        if statuses is not None:
+            wanted = sorted(set(statuses))
+            where.append(f"status IN ({', '.join('?' * len(wanted))})")
+            args += wanted
+        if prefix is not None:
+            where.append("substr(id, 1, ?) = ?")
+            args += [len(prefix), prefix]
+        query = f"SELECT start, id, facts, cells FROM runs WHERE {' AND '.join(where)}"
+        page, after = 64, None
+        while True:
+            sql, page_args = query, list(args)
+            if after is not None:
+                sql += " AND (start, id) < (?, ?)"
+                page_args += after
+            sql += f" ORDER BY start DESC, id DESC LIMIT {page}"
+            with self._lock:
+                found = self._connect().execute(sql, page_args).fetchall()
+            for _, run_id, facts, cells in found:
+                try:
+                    summary = _loads(facts)
+                except ValueError:
+                    summary = None
+                if type(summary) is not dict or summary.get("id") != run_id:
+                    summary, cells = self._repair(run_id)  # a damaged row: read from the run
+                    if summary is None:
+                        continue
+                yield summary, cells
+            if len(found) < page:
+                return
+            after = [found[-1][0], found[-1][1]]
+            page = min(page * 4, 16384)
+
+    def _repair(self, run_id: str) -> tuple[dict[str, Any] | None, str]:
+        with self._lock:
+            db = self._connect()
+            with _transaction(db):
+                self._check(db, [(run_id, None, None, False)], time.time_ns(), set())
+                row = db.execute("SELECT facts, cells FROM runs WHERE id = ?", (run_id,))
+                found = row.fetchone()
+        if found is None or found[0] is None:
+            return None, ""
+        return _loads(found[0]), found[1]
+
+    def ids(self) -> list[str]:
+        """The id of every run, newest first."""
+        with self._lock:
+            found = self._connect().execute(
+                "SELECT id FROM runs WHERE facts IS NOT NULL ORDER BY start DESC, id DESC"
+            )
+            return [run_id for (run_id,) in found]
+
+    # The file -----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._db is not None and self._pid == os.getpid():
+            return self._db
+        self._db = None  # a connection inherited through fork() must not be used
+        path = self.path
+        db = None
+        if path is not None:
+            try:
+                db = _open(path)
+            except sqlite3.DatabaseError:  # damaged, or not an index: made again
+                _remove(path)
+                try:
+                    db = _open(path)
+                except (sqlite3.Error, OSError):
+                    db = None
+            except (sqlite3.Error, OSError):
+                db = None  # no cache folder can be made: kept in memory
+        self._db, self._pid = db or _open(":memory:"), os.getpid()
+        return self._db
+
+    def _close(self) -> None:
+        if self._db is not None and self._pid == os.getpid():
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+        self._db = None
 
 
-def read_run(run_dir: str, name: str) -> dict[str, Any] | None:
-    """The record of the run in ``run_dir``, checked, with its annotations applied; ``None`` if
-    there is none or it cannot be read (with a warning naming the file)."""
-    record = _read_record(os.path.join(run_dir, RECORD_NAME), name)
-    if record is None:
-        return None
-    notes = read_annotations(run_dir)
-    if "tags" in notes:
-        record["tags"] = notes["tags"]
-    if "note" in notes:
-        record["note"] = notes["note"]
-    return record
-
-
-def read_annotations(run_dir: str) -> dict[str, Any]:
-    """The tags and note people added to the run in ``run_dir`` (``{}`` if none): only the
-    fields that have their type; an unreadable file is ignored with a warning."""
-    path = os.path.join(run_dir, ANNOTATIONS_NAME)
+def _open(path: str) -> sqlite3.Connection:
+    """The index database at ``path``, its tables made, of this version (older ones emptied)."""
+    if path != ":memory:":
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        try:
+            if not stat.S_ISREG(os.lstat(path).st_mode):  # SQLite would follow it, or block
+                raise sqlite3.DatabaseError(f"{path} is not a file")
+        except FileNotFoundError:
+            pass
+    db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
-        notes = jsonfile.read(path, MAX_RECORD)
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"{path}: unreadable annotations ignored: {exc}", stacklevel=5)
-        return {}
-    found: dict[str, Any] = {}
-    if isinstance(notes, dict):
-        if isinstance(notes.get("tags"), list):
-            found["tags"] = [t for t in notes["tags"] if isinstance(t, str)]
-        if isinstance(notes.get("note"), str):
-            found["note"] = notes["note"]
-    return found
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a refresh
+            db.execute("PRAGMA synchronous = NORMAL")  # a lost refresh is only done again
+        with _transaction(db):
+            for statement in _TABLES.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if found is None or found[0] != SCHEMA:
+                db.execute("DELETE FROM runs")
+                db.execute("DELETE FROM meta")
+                db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA,))
+    except BaseException:
+        db.close()
+        raise
+    return db
 
 
-def _read_record(path: str, name: str) -> dict[str, Any] | None:
+@contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    db.execute("BEGIN IMMEDIATE")
     try:
-        record = jsonfile.read(path, MAX_RECORD)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except (OSError, ValueError) as exc:
-        warnings.warn(f"{path}: unreadable run record skipped: {exc}", stacklevel=5)
-        return None
-    if not isinstance(record, dict) or record.get("id") != name:
-        warnings.warn(f"{path}: not a run record (no matching 'id'); skipped", stacklevel=5)
-        return None
-    problems = check(record)
-    if problems:
-        warnings.warn(
-            f"{path}: fields of the wrong type ignored: {', '.join(problems)}", stacklevel=5
-        )
-    return record
+        yield
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
-def _read_index(path: str) -> dict[str, dict[str, Any]]:
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Reading thousands of records makes millions of objects and no cycles: the garbage
+    collector would only slow it down (by half)."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        data = jsonfile.read(path, MAX_INDEX)
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("schema") != INDEX_SCHEMA:
-        return {}
-    runs = data.get("runs")
-    return runs if isinstance(runs, dict) else {}
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _write_index(path: str, runs: dict[str, dict[str, Any]]) -> None:
-    # Not fsynced: losing the index only costs one slower listing.
-    try:
-        text = jsonfile.dumps_compact({"schema": INDEX_SCHEMA, "runs": runs})
-        jsonfile.write_text_atomic(path, text, durable=False)
-    except OSError:
-        pass  # a read-only store is still readable, only slower
+def _remove(path: str) -> None:
+    for name in (path, path + "-wal", path + "-shm", path + "-journal"):
+        try:
+            os.unlink(name)
+        except OSError:
+            pass
+
+
+_loads = json.loads
+
+
+def _dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

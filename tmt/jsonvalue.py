@@ -157,6 +157,18 @@ def _container(value: Any, where: str, problems: list[str], path: set[int], dept
     return [_to_json(item, f"{where}[{i}]", problems, path, depth) for i, item in enumerate(items)]
 
 
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"opt": {"lr": 0.1}}`` as ``{"opt.lr": 0.1}``; summaries (``$type``) stay whole."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not any(k.startswith("$") for k in value):
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
 def from_json(value: Any) -> Any:
     """Undo :func:`to_json`'s markers: the inverse for every value that was storable."""
     if type(value) is dict:

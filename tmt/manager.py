@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import heapq
 import os
 import re
 import warnings
+from itertools import islice
 
 from .config import Configs, open_path
 from .db import DbManager
@@ -53,7 +55,7 @@ class TmtManager:
         else:
             self.config = Configs.find()
         self.store = Store(self.config)
-        self.db = DbManager(self._entries, self._entry_by_id)
+        self.db = DbManager(self._entries, self._entry_by_id, self._newest)
         self.entry = entry
 
     @property
@@ -78,7 +80,7 @@ class TmtManager:
         if entry is None:
             from .refs import by_prefix
 
-            entry = by_prefix(str(id), self._entries())
+            entry = by_prefix(str(id), self._find)
             if entry is None:
                 raise EntryNotFound(f"no run with id {id!r} in {self.store.root}")
         self.entry = entry
@@ -151,35 +153,53 @@ class TmtManager:
         status: str | Iterable[str] | None = None,
         tags: str | Iterable[str] | None = None,
         where: str | None = None,
+        limit: int | None = None,
     ) -> list[Entry]:
         """Runs, newest first, filtered by experiment ``name`` (exact, or a compiled regex,
         searched), start time (``since``/``until``: a datetime, a date, seconds since the
         epoch, or text such as ``2026-11-01``, ``yesterday``, ``3d``), ``status`` (one or
         several), ``tags`` (runs having them all) and ``where``, a query such as
         ``"lr=0.3 acc>0.9 status:finished"`` (the language of ``tmt list --where``, see
-        :mod:`tmt.query`; a bad one raises ``QueryError`` or ``UnknownFieldError``)."""
-        from .dates import parse_when
+        :mod:`tmt.query`; a bad one raises ``QueryError`` or ``UnknownFieldError``); at most
+        ``limit`` of them.
 
-        low = None if since is None else parse_when(since)
-        high = None if until is None else parse_when(until)
+        The time taken follows the runs looked at, not the store's size: an experiment's
+        runs, or the newest few, are found through the store's index; only a query that
+        compares parameters or metrics reads the cells of every run it may select.
+        """
+        from .dates import parse_when
+        from .query import exact_name, needs_fields
+
+        if limit is not None and limit <= 0:
+            return []
         statuses = {status} if isinstance(status, str) else set(status or ())
         wanted = {tags} if isinstance(tags, str) else set(tags or ())
-        found = []
-        for entry in reversed(self._entries()):
-            if name is not None and not (
-                name.search(entry.name) if isinstance(name, re.Pattern) else entry.name == name
-            ):
-                continue
-            if low is not None and entry.start_time < low:
-                continue
-            if high is not None and entry.start_time > high:
-                continue
-            if statuses and entry.status not in statuses:
-                continue
-            if wanted and not wanted.issubset(entry.tags):
-                continue
-            found.append(entry)
-        return select(found, where)
+        exact = name if isinstance(name, str) else None
+        named = exact_name(where)
+        if exact is not None and named is not None and named != exact:
+            return []
+        candidates = self._stream(
+            name=exact if exact is not None else named,
+            since=None if since is None else parse_when(since),
+            until=None if until is None else parse_when(until),
+            statuses=statuses or None,
+        )
+        pattern = name if isinstance(name, re.Pattern) else None
+        found: Iterator[Entry] = (
+            entry
+            for entry in candidates
+            if (pattern is None or pattern.search(entry.name))
+            and (not statuses or entry.status in statuses)
+            and (not wanted or wanted.issubset(entry.tags))
+        )
+        if where and where.strip() and not needs_fields(where):
+            from .query import parse
+
+            test = parse(where)  # names, statuses, tags, dates: decided run by run
+            found = (entry for entry in found if test(entry))
+        elif where and where.strip():  # names are checked against every run selected
+            found = iter(select(list(found), where))
+        return list(islice(found, limit))
 
     def fields(self, runs: Iterable[Entry] | None = None) -> Fields:
         """The parameters and metrics of ``runs`` (default: all), by every name that reaches
@@ -200,7 +220,7 @@ class TmtManager:
         listing the candidates."""
         from .refs import resolve
 
-        return resolve(ref, self._entries())
+        return resolve(ref, self._find)
 
     def set_entry(self, ref: str) -> Entry:
         """Select the run ``ref`` names (see :meth:`run`)."""
@@ -312,9 +332,55 @@ class TmtManager:
         return restore_snapshot(self.run(ref), dest)
 
     # Building runs from records -----------------------------------------------------------
+    def _stream(
+        self,
+        name: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        statuses: set[str] | None = None,
+        prefix: str | None = None,
+    ) -> Iterator[Entry]:
+        """The runs the index finds (and 0.1.x ones), newest first, built one at a time: of
+        experiment ``name``, started in ``since``..``until``, possibly with one of
+        ``statuses`` (a run recorded running may have crashed), whose id starts with
+        ``prefix``."""
+        store = self.store
+        recorded = None
+        if statuses is not None:  # as recorded: a crashed run was recorded running
+            recorded = statuses - {"crashed"} | ({"running"} if "crashed" in statuses else set())
+        rows = store.rows(name=name, since=since, until=until, statuses=recorded, prefix=prefix)
+        root, snapshots, runs_dir = store.root, self.config.snapshot_target, store.runs_dir
+        indexed = (
+            Entry(facts, root, os.path.join(runs_dir, facts["id"]), snapshots, cells)
+            for facts, cells in rows
+        )
+        legacy = [
+            self._build(record)
+            for record in reversed(store.legacy_records())
+            if (name is None or record.get("name") == name)
+            and (since is None or record.get("start_time", 0) >= since)
+            and (until is None or record.get("start_time", 0) <= until)
+            and (prefix is None or record["id"].startswith(prefix))
+        ]
+        if not legacy:
+            return indexed
+        return heapq.merge(indexed, legacy, key=lambda e: -e.start_time)
+
+    def _find(
+        self, name: str | None = None, prefix: str | None = None, limit: int | None = None
+    ) -> list[Entry]:
+        """Runs newest first, for :mod:`tmt.refs`."""
+        return list(islice(self._stream(name=name, prefix=prefix), limit))
+
+    def _newest(self, name: str) -> Entry | None:
+        found = self._find(name=name, limit=1)
+        return found[0] if found else None
+
     def _entries(self) -> list[Entry]:
         """Every run of the store, 0.1.x ones included, oldest first."""
-        return [self._build(record) for record in self.store.records()]
+        found = list(self._stream())
+        found.reverse()
+        return found
 
     def _entry_by_id(self, run_id: str) -> Entry | None:
         record = self.store.record(run_id)
@@ -334,7 +400,7 @@ class TmtManager:
 
     def _with_children(self) -> list[Entry]:
         entry = self._entry()
-        children = [e for e in self._entries() if e.parent == entry.id]
+        children = [e for e in reversed(list(self._stream())) if e.parent == entry.id]
         return [entry, *children]
 
 

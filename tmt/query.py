@@ -6,7 +6,9 @@ regular expression, ignoring case). ``key:value`` terms filter: ``status:failed`
 ``tag:baseline``, ``name:resnet``, ``since:2026-11-01``, ``until:yesterday`` (dates as
 ``tmt list --since`` takes them: ``7d``, ``12h``, ``today``...). Comparisons filter on
 parameters and metrics by any name that reaches them (see :mod:`tmt.fields`): ``acc>0.9``,
-``loss<=0.1``, ``lr=0.3``, ``args.lr!=0.1``, ``optimizer=adam``, ``amp=true``.
+``loss<=0.1``, ``lr=0.3``, ``args.lr!=0.1``, ``optimizer=adam``, ``amp=true``; ``name=X`` and
+``name!=X`` compare the run's own name, exactly (a parameter called ``name`` is ``args.name``
+or ``params.name``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 
     from .entry import Entry
 
-__all__ = ["KEYS", "QueryError", "parse", "select"]
+__all__ = ["KEYS", "QueryError", "exact_name", "needs_fields", "parse", "select"]
 
 _COMPARISON = re.compile(r"([^<>=!:\s]+)\s*(>=|<=|!=|==|=|>|<)\s*(.*)")
 _OPERATORS = {
@@ -64,6 +66,30 @@ def select(entries: Iterable[Entry], where: str | None) -> list[Entry]:
         return entries
     test = parse(where, Fields(entries, live=True) if entries else None)
     return [entry for entry in entries if test(entry)]
+
+
+def needs_fields(text: str | None) -> bool:
+    """Whether the query ``text`` compares parameters or metrics: only then must a run's
+    cells be read, and names be checked against all the runs selected, to decide."""
+    return any(_field_of(term) is not None for term in _terms(text or ""))
+
+
+def exact_name(text: str | None) -> str | None:
+    """The experiment a ``name=X`` term of ``text`` asks for, if any: the store's index finds
+    its runs without looking at the others."""
+    for term in _terms(text or ""):
+        match = _COMPARISON.fullmatch(term)
+        if match and match.group(1) == "name" and match.group(2) in ("=", "==") and match.group(3):
+            return match.group(3)
+    return None
+
+
+def _field_of(term: str) -> str | None:
+    """The parameter or metric a term compares, if it does."""
+    match = _COMPARISON.fullmatch(term)
+    if match is None or match.group(1) == "name":
+        return None
+    return match.group(1)
 
 
 def _terms(text: str) -> list[str]:
@@ -139,6 +165,8 @@ def _comparison(
             f"{term!r}: cannot read {raw!r} as a value; separate terms with spaces "
             f"(e.g. 'acc>0.9 lr=0.3')"
         )
+    if name == "name":
+        return _exact_name(term, op, raw)
     look = _lookup(name) if fields is None else _cell_of(fields.resolve(name))
     compare = _OPERATORS[op]
     wanted = numeric(raw)
@@ -163,6 +191,14 @@ def _comparison(
         return bool(compare(str(found), raw))
 
     return textual
+
+
+def _exact_name(term: str, op: str, raw: str) -> Callable[[Entry], bool]:
+    if op in _ORDERING:
+        raise QueryError(f"{term!r}: compare names with = or != (or search with name:TEXT)")
+    if op == "!=":
+        return lambda e: e.name != raw
+    return lambda e: e.name == raw
 
 
 def _cell_of(key: str) -> Callable[[Entry], object]:

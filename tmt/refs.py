@@ -9,6 +9,8 @@ from .errors import EntryNotFound
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .entry import Entry
 
 _BACK = re.compile(r"(.+)~(\d+)")
@@ -18,34 +20,35 @@ class AmbiguousReference(EntryNotFound):
     """A reference matches several runs; the message lists them."""
 
 
-def resolve(ref: str, entries: list[Entry]) -> Entry:
-    """The run ``ref`` names among ``entries`` (oldest first, as the store lists them)."""
+def resolve(ref: str, runs: Callable[..., list[Entry]]) -> Entry:
+    """The run ``ref`` names. ``runs(name=, prefix=, limit=)`` gives the store's runs, newest
+    first: of one experiment, whose id starts with ``prefix``, at most ``limit`` of them."""
     if not isinstance(ref, str) or not ref.strip():
         raise EntryNotFound(f"a run reference must be a non-empty string, got {ref!r}")
     ref = ref.strip()
-    for entry in entries:
-        if entry.id == ref:
-            return entry
+    exact = [e for e in runs(prefix=ref, limit=2) if e.id == ref]
+    if exact:
+        return exact[0]
     base, back = ref, 0
     match = _BACK.fullmatch(ref)
     if match:
         base, back = match.group(1), int(match.group(2))
     if base == "last":
-        return _back(list(reversed(entries)), back, ref, "runs")
-    same_name = [e for e in reversed(entries) if e.name == base]
+        return _back(runs(limit=back + 1), back, ref, "runs")
+    same_name = runs(name=base, limit=back + 1)
     if same_name:
         return _back(same_name, back, ref, f"runs of {base!r}")
     if match is None:
-        found = by_prefix(ref, entries)
+        found = by_prefix(ref, runs)
         if found is not None:
             return found
     raise EntryNotFound(f"no run matches {ref!r} (an id, an id prefix, last, last~N or a name)")
 
 
-def by_prefix(prefix: str, entries: list[Entry]) -> Entry | None:
+def by_prefix(prefix: str, runs: Callable[..., list[Entry]]) -> Entry | None:
     """The one run whose id starts with ``prefix``; ``None`` if none does. Several are an
     ``AmbiguousReference`` that lists them."""
-    found = [e for e in entries if prefix and e.id.startswith(prefix)]
+    found = runs(prefix=prefix) if prefix else []
     if len(found) > 1:
         listing = ", ".join(f"{e.id} ({e.name})" for e in found[:10])
         more = f" and {len(found) - 10} more" if len(found) > 10 else ""

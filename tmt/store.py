@@ -3,14 +3,15 @@
 Layout, for the default configuration (all under ``tmt_dir``)::
 
     .tmt/runs/<id>/run.json      the record of one run
-    .tmt/index.json              a cache of all records (derived; safe to delete)
+    .tmt/changes.log             ids of runs whose tags or note changed (for readers' indexes)
     .tmt/results/<id>/           objects saved with tmt_save
     .tmt/snapshots/<id>/         the code snapshot of the run
     .tmt/tmt_db.json             a tmt 0.1.x database, if any (read, never written)
 
-``runs/`` and ``index.json`` sit beside ``json_db_path``. Any number of processes, on one
+``runs/`` and ``changes.log`` sit beside ``json_db_path``. Any number of processes, on one
 machine or several sharing the folder, may record at once: each writes only its own run's
-folder, which it creates exclusively, and no lock is ever taken.
+folder, which it creates exclusively, and no lock is ever taken. Readers list runs through an
+index kept outside the store (see :mod:`tmt.index`).
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from contextlib import contextmanager
 
 from . import jsonfile
 from .errors import StoreError
-from .index import ANNOTATIONS_NAME, RECORD_NAME, load_records, read_annotations, read_run
+from .index import CHANGES_NAME, Index
 from .legacy import read_legacy_db
 from .record import ANNOTATIONS_SCHEMA
+from .runfolder import ANNOTATIONS_NAME, RECORD_NAME, read_annotations, read_run
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -45,7 +47,8 @@ class Store:
         self.root = config.tmt_dir
         db_dir = os.path.dirname(config.json_db_path)
         self.runs_dir = os.path.join(db_dir, "runs")
-        self.index_path = os.path.join(db_dir, "index.json")
+        self.changes_path = os.path.join(db_dir, CHANGES_NAME)
+        self.index = Index(self.runs_dir)
         self.legacy_path = config.json_db_path
         self.results_root = config.results_path
 
@@ -109,28 +112,45 @@ class Store:
             if note is not None:
                 current["note"] = note
             jsonfile.write_atomic(path, current)
+            _note_change(self.changes_path, run_id)
         return tags
 
     # Reading ------------------------------------------------------------------------------
-    def stamp(self) -> tuple[int, int]:
-        """A token that changes when a run folder is added or removed (the modification
-        times of ``runs/`` and of a 0.1.x database): one stat each, to poll cheaply."""
+    def stamp(self) -> tuple[int, ...]:
+        """A token that changes when a run folder is added or removed, or a run tagged (the
+        modification times of ``runs/`` and of a 0.1.x database, the size of
+        ``changes.log``): one stat each, to poll cheaply."""
         stamps = []
-        for path in (self.runs_dir, self.legacy_path):
+        for path in (self.runs_dir, self.legacy_path, self.changes_path):
             try:
-                stamps.append(os.stat(path).st_mtime_ns)
+                info = os.stat(path)
+                stamps += [info.st_mtime_ns, info.st_size]
             except OSError:
-                stamps.append(0)
-        return stamps[0], stamps[1]
+                stamps += [0, 0]
+        return tuple(stamps)
+
+    def rows(self, **filters: Any) -> Iterator[tuple[dict[str, Any], str]]:
+        """The runs of the store's folders, newest first, as the index gives them (see
+        :meth:`tmt.index.Index.rows` for ``filters``), brought up to date first."""
+        self.index.refresh()
+        return self.index.rows(**filters)
+
+    def legacy_records(self) -> list[dict[str, Any]]:
+        """The runs of a tmt 0.1.x database, oldest first (none without one)."""
+        return read_legacy_db(self.legacy_path, self.root)
 
     def records(self) -> list[dict[str, Any]]:
-        """Every run record, 0.1.x ones included, oldest first."""
-        records = load_records(self.runs_dir, self.index_path)
-        records.sort(key=_start_time)
-        legacy = read_legacy_db(self.legacy_path, self.root)
-        if legacy:
-            records = sorted(legacy + records, key=_start_time)
-        return records
+        """Every run's whole record, 0.1.x ones included, oldest first: one file a run, for
+        the rare work that needs all of them (collecting garbage)."""
+        self.index.refresh()
+        records = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the index warned when it read the runs
+            for run_id in self.index.ids():
+                record = read_run(os.path.join(self.runs_dir, run_id), run_id)
+                if record is not None:
+                    records.append(record)
+        return sorted(self.legacy_records() + records, key=_start_time)
 
     def record(self, run_id: str) -> dict[str, Any] | None:
         """The record of run ``run_id``, read straight from its file (or from a 0.1.x
@@ -172,6 +192,30 @@ def _annotations_lock(run_dir: str) -> Iterator[None]:
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
+
+
+def _note_change(path: str, run_id: str) -> None:
+    """Append ``run_id`` to ``changes.log``, under a lock (appends over NFS are not atomic),
+    so that readers' indexes read the run again. Losing the line costs nothing worse than a
+    stale listing, so failing to write it is not an error."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0)  # a FIFO put there must not hang tmt tag
+    try:
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError:
+        return
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+        os.write(fd, f"{run_id}\n".encode())
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _start_time(record: dict[str, Any]) -> float:
