@@ -36,7 +36,10 @@ class Store:
     def load(self) -> list[dict]:
         """What the index gives of each run: its summary, with its cells."""
         self.index.refresh()
-        return [{**facts, "cells": json.loads(c)} for facts, c in self.index.rows()]
+        return [
+            {**record, **json.loads(others), "cells": json.loads(cells)}
+            for record, others, cells in self.index.rows()
+        ]
 
     def ids(self) -> set[str]:
         return {r["id"] for r in self.load()}
@@ -52,10 +55,12 @@ class Store:
         return folder
 
     def cached(self) -> dict[str, tuple]:
-        """The index's file, read directly: ``{id: (inode, mtime, summary)}``."""
+        """The index's file, read directly: ``{id: (inode, mtime, name, tags)}``."""
         with sqlite3.connect(self.index.path) as db:
-            rows = db.execute("SELECT id, ino, mtime, facts FROM runs").fetchall()
-        return {i: (ino, mtime, facts and json.loads(facts)) for i, ino, mtime, facts in rows}
+            rows = db.execute("SELECT id, ino, mtime, name, tags FROM runs").fetchall()
+        return {
+            i: (ino, mtime, name, tags and json.loads(tags)) for i, ino, mtime, name, tags in rows
+        }
 
 
 def replace(path: Path, text: str) -> None:
@@ -153,7 +158,7 @@ class TestReading:
         path = store.write("a", name=5, status=None, tags=["ok", 3]) / "run.json"
         with pytest.warns(UserWarning) as caught:
             (found,) = store.load()
-        assert "name" not in found and "status" not in found
+        assert found["name"] == "" and "status" not in found  # as if absent
         assert found["tags"] == ["ok"]
         (warning,) = caught
         assert str(warning.message) == (
@@ -206,7 +211,7 @@ class TestAnnotations:
         assert found["tags"] == ["old"] and found["note"] == "new"
         replace(folder / "annotations.json", json.dumps({"tags": []}))
         (found,) = store.load()
-        assert found["tags"] == [] and found["note"] == "old note"
+        assert found.get("tags", []) == [] and found["note"] == "old note"
 
     def test_values_of_the_wrong_type_are_ignored(self, store: Store) -> None:
         folder = store.write("a", tags=["old"], note="old note")
@@ -257,9 +262,8 @@ class TestTheIndex:
         store.load()
         assert sorted(p.name for p in store.runs.parent.rglob("*")) == before
         assert Path(store.index.path).parent.parent == cache_folder
-        ino, cached_mtime, facts = store.cached()["a"]
-        assert (ino, cached_mtime) == (folder.stat().st_ino, mtime)
-        assert facts["id"] == "a"
+        ino, cached_mtime, name, _ = store.cached()["a"]
+        assert (ino, cached_mtime, name) == (folder.stat().st_ino, mtime, "r")
 
     def test_it_keeps_what_listing_needs_not_the_whole_record(self, store: Store) -> None:
         store.write("a", params={"opt": {"lr": 0.1}}, metrics={"acc": 0.9}, git={"commit": "x"})
@@ -285,7 +289,7 @@ class TestTheIndex:
         with open(store.runs.parent / "changes.log", "a") as log:
             log.write("a\n")
         assert store.load()[0]["name"] == "second"
-        assert store.cached()["a"][2]["name"] == "second"
+        assert store.cached()["a"][2] == "second"
 
     def test_a_run_that_ends_is_seen_though_runs_did_not_change(self, store: Store) -> None:
         folder = store.write("a", status="running")
@@ -365,7 +369,7 @@ class TestTheIndex:
         replace(folder / "annotations.json", json.dumps({"tags": ["best"]}))
         age(folder)
         store.load()
-        assert store.cached()["a"][2]["tags"] == ["best"]
+        assert store.cached()["a"][3] == ["best"]
 
 
 class TestCacheFolder:
@@ -497,7 +501,7 @@ class TestRacyRecords:
         folder = store.write("a", name="first", end_time=1_600_000_001.0)
         os.utime(folder, ns=(self.NOW - ago, self.NOW - ago))
         store.load()
-        ino, mtime, _ = store.cached()["a"]
+        ino, mtime, _, _ = store.cached()["a"]
         assert (ino, mtime) == ((None, None) if racy else (folder.stat().st_ino, self.NOW - ago))
         (folder / "run.json").write_text(json.dumps({"id": "a", "name": "edited in place"}))
         os.utime(folder, ns=(self.NOW - ago, self.NOW - ago))

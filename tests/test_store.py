@@ -118,7 +118,7 @@ class TestIndex:
 class TestDamagedIndex:
     @pytest.mark.parametrize(
         ("facts", "cells"),
-        [("5", "{}"), ("null", "{}"), ("x", "x"), ('{"id": "other"}', "{}"), (None, None)],
+        [("5", "{}"), ("null", "{}"), ("x", "x"), ("{", "{"), (None, None), ("{}", 5)],
     )
     def test_a_damaged_row_is_read_again_from_the_run(self, project: Path, facts, cells) -> None:
         record_runs(2)
@@ -129,13 +129,16 @@ class TestDamagedIndex:
         assert [(e.id, e.name, e.cells()) for e in TmtManager().runs()] == expected
         assert tmt("list", cwd=project).returncode == 0
 
-    def test_a_damaged_cell_list_is_read_from_the_run(self, project: Path) -> None:
+    @pytest.mark.parametrize("column", ["cells", "facts"])
+    def test_damaged_json_is_read_from_the_run(self, project: Path, column: str) -> None:
         record_runs(1)
         manager = TmtManager()
-        expected = manager.last().cells()
+        last = manager.last()
+        expected = (last.cells(), last.description, last.series_names(), last.status)
         with sqlite3.connect(manager.store.index.path) as db:
-            db.execute("UPDATE runs SET cells = '[1'")
-        assert TmtManager().last().cells() == expected
+            db.execute(f"UPDATE runs SET {column} = '{{[1'")
+        last = TmtManager().last()
+        assert (last.cells(), last.description, last.series_names(), last.status) == expected
 
 
 class TestFilesThatAreNotFiles:

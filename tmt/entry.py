@@ -47,6 +47,7 @@ class Entry:
         "_cells",
         "_latest",
         "_metrics",
+        "_others",
         "_record",
         "_root",
         "_snapshots",
@@ -62,11 +63,14 @@ class Entry:
         run_dir: str | None = None,
         snapshots: str | None = None,
         cells: str | None = None,
+        others: str | None = None,
     ) -> None:
         # Given ``cells`` (the flat cells as JSON, from the store's index), ``record`` holds
-        # only the fields the index keeps (index.SUMMARY): the others are read from the run's
-        # ``run.json`` when first asked for, so that listing many runs parses little.
+        # only the fields the index keeps (index.SUMMARY), some of them as the JSON text
+        # ``others``: each part is parsed when first needed, and the fields the index does
+        # not keep are read from the run's ``run.json``, so that listing many runs reads little.
         self._record = record
+        self._others = others
         self._stored_cells = cells
         self._whole: dict[str, Any] | None = None if cells is not None else record
         self._root = root
@@ -90,7 +94,7 @@ class Entry:
 
     @property
     def description(self) -> str:
-        return self._record.get("description") or ""
+        return self._summary().get("description") or ""
 
     @property
     def parent(self) -> str | None:
@@ -99,7 +103,10 @@ class Entry:
 
     @property
     def status(self) -> str:
-        return effective_status(self._record)
+        status = self._record.get("status")
+        if status == "running":  # has its process died since? (what tells is in the others)
+            return effective_status(self._summary())
+        return status or "unknown"
 
     # Time ---------------------------------------------------------------------------------
     @property
@@ -147,7 +154,7 @@ class Entry:
             import time
 
             return max(0.0, time.time() - self.start_time)
-        last = [float(self._record.get("heartbeat_time") or self.start_time)]
+        last = [float(self._summary().get("heartbeat_time") or self.start_time)]
         last += [when for _, _, when in self.latest().values()]
         return max(0.0, max(last) - self.start_time)
 
@@ -271,6 +278,19 @@ class Entry:
                 cells.update({f"{part}.{k}": v for k, v in flatten(values).items()})
         return cells
 
+    def _summary(self) -> dict[str, Any]:
+        """The record as the index keeps it, every field parsed (the whole record if read)."""
+        if self._others is not None:
+            try:
+                others = json.loads(self._others)
+            except ValueError:
+                others = None
+            self._others = None
+            if type(others) is not dict:  # damaged: what the run's own file says
+                others = {k: v for k, v in self._full().items() if k not in self._record}
+            self._record.update(others)
+        return self._record
+
     def _parsed_cells(self) -> dict[str, Any] | None:
         """The cells the index gave, parsed; ``None`` if it gave none, or none readable."""
         if self._stored_cells is None:
@@ -293,7 +313,7 @@ class Entry:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # the index warned when it read the run
                     whole = read_run(self.run_dir, self.id)
-            self._whole = whole if whole is not None else self._record
+            self._whole = whole if whole is not None else self._summary()
         return self._whole
 
     @property
@@ -315,7 +335,7 @@ class Entry:
 
     def series_names(self) -> list[str]:
         """The metrics logged with ``tmt_log``."""
-        names = self._record.get("series")
+        names = self._summary().get("series")
         return list(names) if names else list(self._read_series())
 
     def all_series(self) -> dict[str, Series]:
@@ -362,12 +382,12 @@ class Entry:
 
     @property
     def host(self) -> str:
-        host: str = self._record.get("host", "")
+        host: str = self._summary().get("host", "")
         return host
 
     @property
     def pid(self) -> int | None:
-        return self._record.get("pid")
+        return self._summary().get("pid")
 
     @property
     def legacy(self) -> bool:

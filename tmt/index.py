@@ -28,14 +28,18 @@ import gc
 import hashlib
 import json
 import os
+import pickle
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
+import warnings
 from contextlib import contextmanager
 
 from .jsonvalue import flatten
-from .runfolder import read_run
+from .runfolder import read_run, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -44,6 +48,10 @@ if TYPE_CHECKING:
 
     # A run to check: its id, its folder's inode and mtime when read, whether it had a record.
     _Row = tuple[str, int | None, int | None, bool]
+    # A process reading folders, and the thread sending it their names.
+    _Worker = tuple[subprocess.Popen[bytes], threading.Thread]
+    # Rows for the index, and names of folders gone.
+    _Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
 
 #: Version of the index's tables; an index of another version is rebuilt.
 SCHEMA = 1
@@ -71,6 +79,13 @@ SUMMARY = (
     "note",
     "series",
 )
+#: The SUMMARY fields kept in columns of their own (read for every run listed, they are
+#: read without parsing any JSON); the others are kept as JSON.
+COLUMNS = ("id", "name", "start_time", "status", "end_time", "duration", "tags", "note", "parent")
+_OTHERS = tuple(key for key in SUMMARY if key not in COLUMNS)
+_LIVENESS = ("heartbeat_time", "host", "pid", "process_start", "boot_id", "pid_namespace")
+_OTHERS_ENDED = tuple(key for key in _OTHERS if key not in _LIVENESS)
+_EMPTY: tuple[object, ...] = (None, "", [])
 # A folder modified this recently may be modified again within the filesystem's timestamp
 # granularity, unnoticed: it is read again at every refresh until it is older.
 _RACY_NS = 2_000_000_000
@@ -80,22 +95,34 @@ _MAX_CHANGES = 16 * 1024 * 1024
 _READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
 # Runs read again in batches of this many, a transaction each.
 _BATCH = 2000
+# From how many new folders reading them is shared among processes, and among how many more.
+_PARALLEL = 5000
+_MAX_WORKERS = 3
+_HEAD_START = 1500
+_WRITE = "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# What a summary is made of, in the order _record() takes it.
+_READ = "id, name, start, status, end_time, duration, tags, note, parent, facts, cells"
 # What deciding to read a run's folder again needs.
 _ROWS = "SELECT id, ino, mtime, facts IS NOT NULL FROM runs"
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS runs (
-    id TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
     ino INTEGER,            -- the folder's identity when read (NULL: read it again)
     mtime INTEGER,
     name TEXT NOT NULL,
     start REAL NOT NULL,
     status TEXT,            -- as recorded (a run recorded running may have crashed since)
     open INTEGER NOT NULL,  -- checked at every refresh: not ended, not settled, or no record
-    facts TEXT,             -- the SUMMARY fields as JSON (NULL: the folder holds no record)
-    cells TEXT              -- its params.* and metrics.* cells, flat, as stored, as JSON
+    end_time REAL,
+    duration REAL,
+    tags TEXT,              -- as JSON
+    note TEXT,
+    parent TEXT,
+    facts TEXT,             -- the other SUMMARY fields, as JSON (NULL: no record in the folder)
+    cells TEXT,             -- its params.* and metrics.* cells, flat, as stored, as JSON
+    PRIMARY KEY (start, id)  -- kept in the order runs are listed in: read in one sweep
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs (start, id);
 CREATE INDEX IF NOT EXISTS runs_by_name ON runs (name, start, id);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (open) WHERE open;
 """
@@ -117,8 +144,12 @@ def cache_folder() -> str | None:
 
 
 def summary(record: dict[str, Any]) -> tuple[str, str]:
-    """What the index keeps of a (checked) record: its SUMMARY fields and its cells, as JSON."""
-    facts = {key: record[key] for key in SUMMARY if key in record}
+    """What the index keeps of a (checked) record as JSON, besides its columns: the other
+    SUMMARY fields, and the cells."""
+    # Empty fields are left out (readers take them as absent), and what tells whether a
+    # run's process lives is kept only for a run recorded running: listing parses less.
+    keep = _OTHERS if record.get("status") == "running" else _OTHERS_ENDED
+    facts = {key: record[key] for key in keep if record.get(key) not in _EMPTY}
     cells: dict[str, Any] = {}
     for part in ("params", "metrics"):
         values = record.get(part)
@@ -185,19 +216,16 @@ class Index:
                 listed = None if info is None else f"{info.st_mtime_ns}:{info.st_nlink}"
                 listing = info is not None and meta.get("listed") != listed
                 new = self._list(db) if listing else []
-            # New folders are read a batch a transaction, so that other readers waiting for a
-            # big first reading get in between (and share the work: each batch skips the
-            # folders another reader added meanwhile).
-            for i in range(0, len(new), _BATCH):
-                batch = new[i : i + _BATCH]
-                with _transaction(db):
-                    marks = ", ".join("?" * len(batch))
-                    known = {
-                        r
-                        for (r,) in db.execute(f"SELECT id FROM runs WHERE id IN ({marks})", batch)
-                    }
-                    fresh = [(n, None, None, False) for n in batch if n not in known]
-                    self._check(db, fresh, now, done)
+            # New folders are read outside any transaction (by several processes when there
+            # are many), then written a batch a transaction, so that other readers waiting for
+            # a big first reading get in between.
+            for rows, gone in read_new(self.runs_dir, new, now):
+                rows.sort(key=_by_start)  # written in the table's order, they are appended
+                for i in range(0, max(len(rows), len(gone)), _BATCH):
+                    with _transaction(db):
+                        db.executemany("DELETE FROM runs WHERE id = ?", gone[i : i + _BATCH])
+                        db.executemany(_WRITE, rows[i : i + _BATCH])
+            done.update(new)
             with _transaction(db):
                 meta = dict(db.execute("SELECT key, value FROM meta"))
                 if info is not None:
@@ -267,6 +295,8 @@ class Index:
     ) -> None:
         """Read again the folders of ``rows`` (id, inode, mtime, has a record) that changed,
         unless ``done`` already."""
+        deleted: list[tuple[str]] = []
+        written: list[tuple[object, ...]] = []
         for run_id, ino, mtime, readable in list(rows):
             if run_id in done:
                 continue
@@ -277,32 +307,13 @@ class Index:
             except OSError:
                 info = None
             if info is None or not stat.S_ISDIR(info.st_mode):
-                db.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+                deleted.append((run_id,))
                 continue
             if readable and mtime is not None and (ino, mtime) == (info.st_ino, info.st_mtime_ns):
                 continue
-            settled = info.st_mtime_ns < now - _RACY_NS
-            key = (info.st_ino, info.st_mtime_ns) if settled else (None, None)
-            record = read_run(folder, run_id)
-            if record is None:  # being created, or no run: looked at again each time
-                row = (run_id, *key, "", 0.0, None, 1, None, None)
-            else:
-                facts, cells = summary(record)
-                ended = record.get("end_time") is not None
-                start = record.get("start_time")
-                start = float(start) if isinstance(start, (int, float)) else 0.0
-                status = record.get("status")
-                row = (
-                    run_id,
-                    *key,
-                    record.get("name") or "",
-                    start,
-                    status,
-                    int(not (ended and settled)),
-                    facts,
-                    cells,
-                )
-            db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            written.append(_read(folder, run_id, info, now))
+        db.executemany("DELETE FROM runs WHERE id = ?", deleted)
+        db.executemany(_WRITE, written)
 
     # Reading ------------------------------------------------------------------------------
     def rows(
@@ -312,8 +323,9 @@ class Index:
         until: float | None = None,
         statuses: Iterable[str] | None = None,
         prefix: str | None = None,
-    ) -> Iterator[tuple[dict[str, Any], str]]:
-        """``(summary, cells)`` of each run, the cells as JSON, newest first: those of
+    ) -> Iterator[tuple[dict[str, Any], str, str]]:
+        """``(summary, others, cells)`` of each run, newest first: the summary's fields kept in
+        columns, its others and its cells as JSON (to be parsed when needed); those of
         experiment ``name`` (exactly), started from ``since`` to ``until``, recorded with one
         of ``statuses``, or whose id starts with ``prefix``. Read page by page, so that
         stopping early is cheap."""
@@ -335,7 +347,7 @@ class Index:
         if prefix is not None:
             where.append("substr(id, 1, ?) = ?")
             args += [len(prefix), prefix]
-        query = f"SELECT start, id, facts, cells FROM runs WHERE {' AND '.join(where)}"
+        query = f"SELECT {_READ} FROM runs WHERE {' AND '.join(where)}"
         page, after = 64, None
         while True:
             sql, page_args = query, list(args)
@@ -345,31 +357,26 @@ class Index:
             sql += f" ORDER BY start DESC, id DESC LIMIT {page}"
             with self._lock:
                 found = self._connect().execute(sql, page_args).fetchall()
-            for _, run_id, facts, cells in found:
-                try:
-                    summary = _loads(facts)
-                except ValueError:
-                    summary = None
-                if type(summary) is not dict or summary.get("id") != run_id:
-                    summary, cells = self._repair(run_id)  # a damaged row: read from the run
-                    if summary is None:
+            for row in found:
+                record = _record(row)
+                if record is None:
+                    record = self._repair(row[0])  # a damaged row: read again from the run
+                    if record is None:
                         continue
-                yield summary, cells
+                yield record
             if len(found) < page:
                 return
-            after = [found[-1][0], found[-1][1]]
+            after = [found[-1][2], found[-1][0]]
             page = min(page * 4, 16384)
 
-    def _repair(self, run_id: str) -> tuple[dict[str, Any] | None, str]:
+    def _repair(self, run_id: str) -> tuple[dict[str, Any], str, str] | None:
         with self._lock:
             db = self._connect()
             with _transaction(db):
                 self._check(db, [(run_id, None, None, False)], time.time_ns(), set())
-                row = db.execute("SELECT facts, cells FROM runs WHERE id = ?", (run_id,))
+                row = db.execute(f"SELECT {_READ} FROM runs WHERE id = ?", (run_id,))
                 found = row.fetchone()
-        if found is None or found[0] is None:
-            return None, ""
-        return _loads(found[0]), found[1]
+        return None if found is None else _record(found)
 
     def ids(self) -> list[str]:
         """The id of every run, newest first."""
@@ -409,6 +416,174 @@ class Index:
         self._db = None
 
 
+def read_new(runs_dir: str, names: list[str], now: int) -> Iterator[_Rows]:
+    """The index's rows for the folders ``names`` of ``runs_dir``, and the names of those gone
+    (as 1-tuples), a share at a time. Many folders are shared among processes, one a
+    processor: reading is bound by the processor, and a first reading of a big store takes
+    seconds. This process's share comes first, to be written while the others still read."""
+    workers = min((os.cpu_count() or 1) - 1, _MAX_WORKERS)
+    if len(names) < _PARALLEL or workers < 1:
+        yield _read_folders(runs_dir, names, now)
+        return
+    # This process starts at once; a worker first starts Python: it gets a little less.
+    mine = -(-len(names) // (workers + 1)) + _HEAD_START
+    share = -(-(len(names) - mine) // workers)
+    slices = [names[:mine]] + [names[i : i + share] for i in range(mine, len(names), share)]
+    started = [_start_worker(runs_dir, part, now) for part in slices[1:]]
+    yield _read_folders(runs_dir, slices[0], now)
+    for part, worker in zip(slices[1:], started):
+        found = _finish_worker(worker)
+        if found is None:  # the worker failed: its share is read here
+            found = _read_folders(runs_dir, part, now)
+        yield found
+
+
+def _read_folders(
+    runs_dir: str, names: list[str], now: int
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    rows: list[tuple[object, ...]] = []
+    gone: list[tuple[object, ...]] = []
+    for name in names:
+        folder = os.path.join(runs_dir, name)
+        try:
+            info = os.lstat(folder)
+        except OSError:
+            info = None
+        if info is None or not stat.S_ISDIR(info.st_mode):
+            gone.append((name,))
+        else:
+            rows.append(_read(folder, name, info, now))
+    return rows, gone
+
+
+def _read(folder: str, run_id: str, info: os.stat_result, now: int) -> tuple[object, ...]:
+    """The index's row for the run in ``folder``, whose ``lstat`` (taken before reading, so
+    that a change while reading shows as a change) is ``info``."""
+    settled = info.st_mtime_ns < now - _RACY_NS
+    key = (info.st_ino, info.st_mtime_ns) if settled else (None, None)
+    record = read_run(folder, run_id)
+    if record is None:  # being created, or no run: looked at again each time
+        return (run_id, *key, "", 0.0, None, 1, None, None, None, None, None, None, None)
+    facts, cells = summary(record)
+    start = record.get("start_time")
+    start = float(start) if isinstance(start, (int, float)) else 0.0
+    end = record.get("end_time")
+    tags = record.get("tags")
+    return (
+        run_id,
+        *key,
+        record.get("name") or "",
+        start,
+        record.get("status"),
+        int(end is None or not settled),
+        end,
+        record.get("duration"),
+        _dumps(tags) if tags else None,
+        record.get("note") or None,
+        record.get("parent"),
+        facts,
+        cells,
+    )
+
+
+def _by_start(row: tuple[Any, ...]) -> tuple[float, str]:
+    return row[4], row[0]
+
+
+def _record(row: tuple[Any, ...]) -> tuple[dict[str, Any], str, str] | None:
+    """The summary of a run from its row (the fields in columns; the others as JSON, and its
+    cells as JSON, parsed when first asked for); ``None`` if the row is damaged."""
+    run_id, name, start, status, end, duration, tags, note, parent, facts, cells = row
+    if not (
+        type(name) is str
+        and type(start) is float
+        and type(facts) is str
+        and type(cells) is str
+        and facts[:1] == "{"
+        and cells[:1] == "{"
+    ):
+        return None
+    record = {"id": run_id, "name": name, "start_time": start, "end_time": end}
+    if status is not None:
+        record["status"] = status
+    if duration is not None:
+        record["duration"] = duration
+    if tags is not None:
+        try:
+            record["tags"] = _loads(tags)
+        except ValueError:
+            return None
+    if note is not None:
+        record["note"] = note
+    if parent is not None:
+        record["parent"] = parent
+    return record, facts, cells
+
+
+def _start_worker(runs_dir: str, names: list[str], now: int) -> _Worker | None:
+    """A process reading the folders ``names``: a fresh interpreter importing this tmt (not
+    a fork, which a program with threads may not survive, nor multiprocessing, which would
+    run the program's main module again)."""
+    # Started beside this tmt's package, which it then imports first.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", "from tmt.index import _serve; _serve()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            cwd=package,
+        )
+    except OSError:
+        return None
+    work = (os.path.abspath(runs_dir), names, now)
+    sending = threading.Thread(target=_send, args=(worker, work), daemon=True)
+    sending.start()
+    return worker, sending
+
+
+def _send(worker: subprocess.Popen[bytes], work: object) -> None:
+    try:
+        assert worker.stdin is not None
+        with worker.stdin:
+            pickle.dump(work, worker.stdin)
+    except OSError:
+        pass  # the worker died: its result is missing, and its share read in the parent
+
+
+def _finish_worker(
+    worker: _Worker | None,
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]] | None:
+    """What ``worker`` read, with its warnings given here; ``None`` if it failed."""
+    if worker is None:
+        return None
+    process, sending = worker
+    try:
+        assert process.stdout is not None
+        with process.stdout:
+            out = process.stdout.read()
+        sending.join()
+        if process.wait() != 0:
+            return None
+        rows, gone, said = pickle.loads(out)
+    except Exception:  # whatever went wrong there, the share is read again here
+        return None
+    for message in said:
+        warn(message)
+    return rows, gone
+
+
+def _serve() -> None:
+    """A worker's whole life: read the folders it is sent, send back their rows."""
+    runs_dir, names, now = pickle.load(sys.stdin.buffer)
+    gc.disable()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rows, gone = _read_folders(runs_dir, names, now)
+    said = [str(w.message) for w in caught]
+    pickle.dump((rows, gone, said), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _open(path: str) -> sqlite3.Connection:
     """The index database at ``path``, its tables made, of this version (older ones emptied)."""
     if path != ":memory:":
@@ -422,7 +597,7 @@ def _open(path: str) -> sqlite3.Connection:
     try:
         if path != ":memory:":
             db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a refresh
-            db.execute("PRAGMA synchronous = NORMAL")  # a lost refresh is only done again
+            db.execute("PRAGMA synchronous = OFF")  # a lost refresh is only done again
         with _transaction(db):
             for statement in _TABLES.split(";"):
                 if statement.strip():
@@ -471,7 +646,5 @@ def _remove(path: str) -> None:
 
 
 _loads = json.loads
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+# One encoder for all: json.dumps() with options makes a new one at every call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

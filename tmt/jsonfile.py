@@ -76,6 +76,10 @@ def open_regular(path: str, follow_symlinks: bool = False) -> int:
     """A file descriptor for reading the regular file ``path``; ``OSError`` if it is anything
     else (a FIFO, a device, a folder, a symbolic link unless ``follow_symlinks``). Opening
     never blocks."""
+    return _open_regular(path, follow_symlinks)[0]
+
+
+def _open_regular(path: str, follow_symlinks: bool) -> tuple[int, os.stat_result]:
     try:
         fd = os.open(path, _READ_FLAGS | (0 if follow_symlinks else _NOFOLLOW))
     except OSError as exc:
@@ -83,30 +87,36 @@ def open_regular(path: str, follow_symlinks: bool = False) -> int:
             raise OSError(errno.ELOOP, "a symbolic link, not a file tmt wrote", path) from None
         raise
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise OSError(errno.EINVAL, f"not a regular file ({_kind(mode)})", path)
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, f"not a regular file ({_kind(info.st_mode)})", path)
     except BaseException:
         os.close(fd)
         raise
-    return fd
+    return fd, info
 
 
 def read_bytes(path: str, limit: int, follow_symlinks: bool = False) -> bytes:
     """The content of the regular file ``path``; ``OSError`` if it is anything else (see
     :func:`open_regular`) or larger than ``limit`` bytes."""
-    fd = open_regular(path, follow_symlinks)
+    fd, info = _open_regular(path, follow_symlinks)
     try:
-        if os.fstat(fd).st_size > limit:
+        if info.st_size > limit:
             raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", path)
         chunks = []
         left = limit + 1
+        # One read usually does: asked for a byte more than the file holds, a read that gives
+        # less, having reached its size, has reached its end (no second read to learn that).
+        want = min(left, info.st_size + 1)
         while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
+            chunk = os.read(fd, want)
             if not chunk:
                 break
             chunks.append(chunk)
             left -= len(chunk)
+            if len(chunk) < want and limit + 1 - left >= info.st_size:
+                break
+            want = min(left, 1 << 20)
         if left <= 0:  # it grew past the cap while being read
             raise OSError(errno.EFBIG, f"larger than {limit:,} bytes", path)
         return b"".join(chunks)

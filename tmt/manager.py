@@ -351,8 +351,8 @@ class TmtManager:
         rows = store.rows(name=name, since=since, until=until, statuses=recorded, prefix=prefix)
         root, snapshots, runs_dir = store.root, self.config.snapshot_target, store.runs_dir
         indexed = (
-            Entry(facts, root, os.path.join(runs_dir, facts["id"]), snapshots, cells)
-            for facts, cells in rows
+            Entry(record, root, os.path.join(runs_dir, record["id"]), snapshots, cells, others)
+            for record, others, cells in rows
         )
         legacy = [
             self._build(record)

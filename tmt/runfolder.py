@@ -40,12 +40,14 @@ def read_annotations(run_dir: str) -> dict[str, Any]:
     """The tags and note people added to the run in ``run_dir`` (``{}`` if none): only the
     fields that have their type; an unreadable file is ignored with a warning."""
     path = os.path.join(run_dir, ANNOTATIONS_NAME)
+    if not os.access(path, os.F_OK):  # the usual case, told without the cost of an error
+        return {}
     try:
         notes = jsonfile.read(path, MAX_RECORD)
     except FileNotFoundError:
         return {}
     except (OSError, ValueError) as exc:
-        _warn(f"{path}: unreadable annotations ignored: {exc}")
+        warn(f"{path}: unreadable annotations ignored: {exc}")
         return {}
     found: dict[str, Any] = {}
     if isinstance(notes, dict):
@@ -62,23 +64,23 @@ def _read_record(path: str, name: str) -> dict[str, Any] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     except (OSError, ValueError) as exc:
-        _warn(f"{path}: unreadable run record skipped: {exc}")
+        warn(f"{path}: unreadable run record skipped: {exc}")
         return None
     if not isinstance(record, dict) or record.get("id") != name:
-        _warn(f"{path}: not a run record (no matching 'id'); skipped")
+        warn(f"{path}: not a run record (no matching 'id'); skipped")
         return None
     problems = check(record)
     if problems:
-        _warn(f"{path}: fields of the wrong type ignored: {', '.join(problems)}")
+        warn(f"{path}: fields of the wrong type ignored: {', '.join(problems)}")
     return record
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
-def _warn(message: str) -> None:
-    """Warn at the code that asked tmt for runs: the first caller outside tmt, however deep
-    in tmt the reading happened."""
+def warn(message: str) -> None:
+    """Warn, about the store, at the code that asked tmt for runs: the first caller outside
+    tmt, however deep in tmt the reading happened."""
     frame: FrameType | None = sys._getframe(1)
     level = 2
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):

@@ -129,7 +129,7 @@ class Store:
                 stamps += [0, 0]
         return tuple(stamps)
 
-    def rows(self, **filters: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    def rows(self, **filters: Any) -> Iterator[tuple[dict[str, Any], str, str]]:
         """The runs of the store's folders, newest first, as the index gives them (see
         :meth:`tmt.index.Index.rows` for ``filters``), brought up to date first."""
         self.index.refresh()

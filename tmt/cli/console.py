@@ -101,12 +101,14 @@ class Console:
                 parts.append(self.style(cell, *cell_styles[i]) if cell_styles else cell)
             return "  ".join(parts).rstrip()
 
+        lines = []  # written at once: a long listing is mostly calls to write otherwise
         for n, block in enumerate(blocks):
             if n:
-                self.print()
-            self.print(line(block, headers, [("bold",)] * len(headers)))
+                lines.append("")
+            lines.append(line(block, headers, [("bold",)] * len(headers)))
             for r, row in enumerate(rows):
-                self.print(line(block, row, styles[r] if styles else []))
+                lines.append(line(block, row, styles[r] if styles else []))
+        self.out.write("\n".join(lines) + "\n")
         if left_out:
             names = ", ".join(headers[i] or f"#{i + 1}" for i in left_out)
             count = f"{len(left_out)} column" + ("s" if len(left_out) > 1 else "")

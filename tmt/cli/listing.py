@@ -110,8 +110,10 @@ def manager_for(args: argparse.Namespace) -> TmtManager:
     return TmtManager(config=args.config)
 
 
-def filtered(args: argparse.Namespace, manager: TmtManager | None = None) -> list[Entry]:
-    """The runs the filter options select, newest first."""
+def filtered(
+    args: argparse.Namespace, manager: TmtManager | None = None, limit: int | None = None
+) -> list[Entry]:
+    """The runs the filter options select, newest first (the newest ``limit`` of them)."""
     manager = manager or manager_for(args)
     name = None
     if args.name:
@@ -126,6 +128,7 @@ def filtered(args: argparse.Namespace, manager: TmtManager | None = None) -> lis
         status=args.status,
         tags=args.tag,
         where=args.where,
+        limit=limit,
     )
 
 
@@ -160,19 +163,23 @@ def run_json(entry: Entry) -> dict[str, Any]:
 
 
 def list_runs(args: argparse.Namespace, console: Console) -> int:
-    every = filtered(args)
-    entries = every
+    manager = manager_for(args)
     sort_key = None
-    if every and args.sort:  # names are checked against the runs there are (none: nothing)
-        sort_key = args.sort if args.sort in FACTS else Fields(every, live=True).resolve(args.sort)
-        entries = ordered(every, sort_key, highest_first=not args.asc)
-    if args.limit is not None:
+    if args.sort:  # every run selected is needed to sort them
+        entries = filtered(args, manager)
+        if entries:  # names are checked against the runs there are (none: nothing)
+            sort_key = (
+                args.sort if args.sort in FACTS else manager.fields(entries).resolve(args.sort)
+            )
+            entries = ordered(entries, sort_key, highest_first=not args.asc)
         entries = entries[: args.limit]
+    else:  # the newest: only those are read
+        entries = filtered(args, manager, args.limit)
     fields = Fields(entries, live=True)  # the columns are those of the runs shown
     keys: list[str] | None = None
     if entries and args.columns is not None:
         names = [n.strip() for n in args.columns.split(",") if n.strip()]
-        keys = list(dict.fromkeys(_resolve(name, fields, every) for name in names))
+        keys = list(dict.fromkeys(_resolve(name, fields, args, manager) for name in names))
     if args.format == "json":
         console.print(json_text([run_json(e) for e in entries], indent=2))
         return 0
@@ -199,10 +206,11 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
                 *(shown(e, k) for k in keys),
             ]
         )
-        status_style = (STATUS_COLOURS.get(e.status, ""),)
-        styles.append([("dim",), ("bold",), status_style, (), (), *(() for _ in keys)])
+        if console.color:
+            status_style = (STATUS_COLOURS.get(e.status, ""),)
+            styles.append([("dim",), ("bold",), status_style, (), (), *(() for _ in keys)])
     right = [False] * 4 + [True] + [k.startswith("metrics.") for k in keys]
-    console.table(headers, rows, styles, right=right, hint="--columns, --json or --csv")
+    console.table(headers, rows, styles or None, right=right, hint="--columns, --json or --csv")
     return 0
 
 
@@ -325,12 +333,12 @@ def timeline(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
-def _resolve(name: str, shown: Fields, every: list[Entry]) -> str:
+def _resolve(name: str, shown: Fields, args: argparse.Namespace, manager: TmtManager) -> str:
     """What ``name`` means among the runs shown, or else among all the runs selected."""
     try:
         return shown.resolve(name)
     except UnknownFieldError:
-        return Fields(every, live=True).resolve(name)
+        return manager.fields(filtered(args, manager)).resolve(name)
 
 
 def _count(text: str) -> int:
