@@ -523,3 +523,36 @@ class TestRacyRecords:
         os.utime(folder, ns=(self.NOW - OLD, self.NOW - OLD))
         os.utime(store.runs, ns=(self.NOW, self.NOW))  # a new folder within the same tick
         assert store.ids() == {"a"}
+
+
+class TestManyNewFolders:
+    """Many new folders are read by several processes; what they find is the same."""
+
+    def test_shared_with_workers(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch, recwarn
+    ) -> None:
+        for i in range(40):
+            store.write(f"r{i:02d}", metrics={"acc": i})
+        bad = store.write("r07") / "run.json"
+        bad.write_text("{ not json")
+        (store.runs / "r99").mkdir()  # a run a moment before its record
+        monkeypatch.setattr("tmt.index._PARALLEL", 10)
+        monkeypatch.setattr("tmt.index._HEAD_START", 0)
+        monkeypatch.setattr("tmt.index.os.cpu_count", lambda: 3)
+        found = {r["id"]: r["cells"] for r in store.load()}
+        assert set(found) == {f"r{i:02d}" for i in range(40)} - {"r07"}
+        assert found["r33"] == {"metrics.acc": 33}
+        messages = [str(w.message) for w in recwarn]
+        assert messages == [
+            f"{bad}: unreadable run record skipped: " + messages[0].split(": ", 2)[2]
+        ]
+
+    def test_a_worker_that_fails_costs_only_time(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for i in range(30):
+            store.write(f"r{i:02d}")
+        monkeypatch.setattr("tmt.index._PARALLEL", 10)
+        monkeypatch.setattr("tmt.index.os.cpu_count", lambda: 2)
+        monkeypatch.setattr("tmt.index.sys.executable", "/nonexistent/python")
+        assert store.ids() == {f"r{i:02d}" for i in range(30)}

@@ -187,6 +187,28 @@ class TestManyRuns:
         assert m.runs(since="1h", status="finished")[0].id == three[2]
         assert m.runs(until="2000-01-01") == []
 
+    def test_the_newest_few(self, three) -> None:
+        m = TmtManager()
+        assert [e.id for e in m.runs(limit=2)] == [three[2], three[1]]
+        assert [e.id for e in m.runs(name="a", limit=1)] == [three[2]]
+        assert [e.id for e in m.runs(where="name=a", limit=5)] == [three[2], three[0]]
+        assert [e.id for e in m.runs(where="name!=a")] == [three[1]]
+        assert m.runs(limit=0) == []
+        assert m.runs(name="a", where="name=b") == []
+
+    def test_a_listed_run_reads_the_rest_of_its_record_when_asked(self, three) -> None:
+        listed = TmtManager().runs()[0]
+        assert listed.environment["python"] and listed.argv == TmtManager().last().argv
+        assert listed.to_dict()["id"] == three[2] and listed == TmtManager().last()
+
+    def test_a_run_deleted_after_listing_keeps_what_was_listed(self, project, three) -> None:
+        import shutil
+
+        listed = TmtManager().runs()[0]
+        shutil.rmtree(project / ".tmt" / "runs" / listed.id)
+        assert (listed.name, listed.status, listed.cells()["metrics.acc"]) == ("a", "finished", 0.5)
+        assert listed.environment == {}
+
     def test_last_and_references(self, three) -> None:
         m = TmtManager()
         assert m.last().id == three[2] and m.last("b").id == three[1]

@@ -9,7 +9,7 @@ import pytest
 from tmt import TmtError, UnknownFieldError
 from tmt.entry import Entry
 from tmt.fields import Fields
-from tmt.query import QueryError, parse
+from tmt.query import QueryError, exact_name, needs_fields, parse
 
 NOW = time.time()
 RUNS = [
@@ -146,6 +146,34 @@ class TestParametersByName:
     def test_without_fields_each_run_is_asked_on_its_own(self) -> None:
         test = parse("lr=0.1")
         assert [e.id for e in SWEEP if test(e)] == ["1"]
+
+
+class TestExactNames:
+    """``name=X`` is the run's own name, exactly; the index finds such runs directly."""
+
+    def test_equal_and_different(self) -> None:
+        assert ids("name=vit") == ["3"]
+        assert ids("name==resnet50") == ["1"]
+        assert ids("name=resnet") == []  # exact, unlike the name:resnet search
+        assert ids("name!=vit") == ["1", "2"]
+
+    def test_names_are_not_ordered(self) -> None:
+        with pytest.raises(QueryError, match="compare names with = or !="):
+            parse("name>a")
+
+    @pytest.mark.parametrize(
+        ("query", "name", "fields"),
+        [
+            ("name=vit", "vit", False),
+            ("name = vit acc>0.5", "vit", True),
+            ("status:failed name:res", None, False),
+            ("name!=vit", None, False),
+            ("lr=0.1", None, True),
+            ("", None, False),
+        ],
+    )
+    def test_what_the_index_is_told(self, query: str, name: str | None, fields: bool) -> None:
+        assert (exact_name(query), needs_fields(query)) == (name, fields)
 
 
 class TestMistakes:

@@ -64,3 +64,36 @@ class TestModel:
         m = RunsModel()
         assert not m.store_exists
         assert not (project / ".tmt").exists()
+
+
+class TestBigStores:
+    """A big store's first screen is drawn from its newest runs; the rest is looked at after."""
+
+    def test_columns_first_from_the_newest_then_from_all(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("tmt.tui.model.FIRST_SCREEN_RUNS", 2)
+        tmt_recorder(name="old")(lambda: {"loss": 0.1})()
+        for _ in range(2):
+            time.sleep(0.01)
+            tmt_recorder(name="new")(lambda: {"acc": 0.9})()
+        m = RunsModel()
+        m.reload(quick=True)
+        assert m.columns == ["metrics.acc"] and not m.complete_columns
+        assert len(m.visible) == 3
+        assert m.complete() is True
+        assert m.columns == ["metrics.acc", "metrics.loss"] and m.complete_columns
+        assert m.complete() is False
+
+    def test_searching_first_looks_at_every_run(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr("tmt.tui.model.FIRST_SCREEN_RUNS", 1)
+        tmt_recorder(name="old")(lambda: {"loss": 0.1})()
+        time.sleep(0.01)
+        tmt_recorder(name="new")(lambda: {"acc": 0.9})()
+        m = RunsModel()
+        m.reload(quick=True)
+        assert m.check("loss<1") == 1  # a metric only the older run has
+        m.search("loss<1")
+        assert [e.name for e in m.visible] == ["old"]

@@ -25,17 +25,15 @@ filesystem's timestamp resolution: it is read again until it has settled.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
-import pickle
 import sqlite3
 import stat
-import subprocess
 import sys
 import threading
 import time
 import warnings
+import zlib
 from contextlib import contextmanager
 
 from .jsonvalue import flatten
@@ -43,6 +41,7 @@ from .runfolder import read_run, warn
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import subprocess
     from collections.abc import Iterable, Iterator
     from typing import Any
 
@@ -174,8 +173,10 @@ class Index:
         folder = cache_folder()
         if folder is None:
             return None
-        store = os.path.realpath(self.runs_dir)
-        key = hashlib.sha256(os.fsencode(store)).hexdigest()[:24]
+        # Two checksums of the path name the file (hashlib would load OpenSSL at every
+        # command); two stores sharing one by chance would only rebuild it in turn.
+        store = os.fsencode(os.path.realpath(self.runs_dir))
+        key = f"{zlib.crc32(store):08x}{zlib.adler32(store):08x}"
         return os.path.join(folder, "index", f"{key}.sqlite3")
 
     # Bringing it up to date ---------------------------------------------------------------
@@ -524,6 +525,8 @@ def _start_worker(runs_dir: str, names: list[str], now: int) -> _Worker | None:
     """A process reading the folders ``names``: a fresh interpreter importing this tmt (not
     a fork, which a program with threads may not survive, nor multiprocessing, which would
     run the program's main module again)."""
+    import subprocess
+
     # Started beside this tmt's package, which it then imports first.
     package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
@@ -543,6 +546,8 @@ def _start_worker(runs_dir: str, names: list[str], now: int) -> _Worker | None:
 
 
 def _send(worker: subprocess.Popen[bytes], work: object) -> None:
+    import pickle
+
     try:
         assert worker.stdin is not None
         with worker.stdin:
@@ -555,6 +560,8 @@ def _finish_worker(
     worker: _Worker | None,
 ) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]] | None:
     """What ``worker`` read, with its warnings given here; ``None`` if it failed."""
+    import pickle
+
     if worker is None:
         return None
     process, sending = worker
@@ -575,6 +582,8 @@ def _finish_worker(
 
 def _serve() -> None:
     """A worker's whole life: read the folders it is sent, send back their rows."""
+    import pickle
+
     runs_dir, names, now = pickle.load(sys.stdin.buffer)
     gc.disable()
     with warnings.catch_warnings(record=True) as caught:

@@ -349,9 +349,10 @@ class TmtManager:
         if statuses is not None:  # as recorded: a crashed run was recorded running
             recorded = statuses - {"crashed"} | ({"running"} if "crashed" in statuses else set())
         rows = store.rows(name=name, since=since, until=until, statuses=recorded, prefix=prefix)
-        root, snapshots, runs_dir = store.root, self.config.snapshot_target, store.runs_dir
+        root, snapshots = store.root, self.config.snapshot_target
+        folder = os.path.join(store.runs_dir, "")  # ids are folder names: joined by hand, fast
         indexed = (
-            Entry(record, root, os.path.join(runs_dir, record["id"]), snapshots, cells, others)
+            Entry(record, root, folder + record["id"], snapshots, cells, others)
             for record, others, cells in rows
         )
         legacy = [

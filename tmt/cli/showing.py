@@ -7,7 +7,6 @@ from .. import display as fmt
 from ..cells import flatten
 from ..display import json_text, printable, printable_lines
 from ..query import select
-from ..report import Report, run_report
 from ..textchart import sparkline
 from ..treediff import tree_diff
 from . import UsageError
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any
 
+    from ..report import Report
     from .console import Console
 
 
@@ -75,6 +75,8 @@ def show(args: argparse.Namespace, console: Console) -> int:
         )
         console.print(json_text(data, indent=2))
         return 0
+    from ..report import run_report  # here: dataclasses is slow to import for other commands
+
     _print_report(console, run_report(e))
     return 0
 

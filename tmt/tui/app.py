@@ -21,6 +21,8 @@ from .views import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..entry import Entry
     from .model import RunsModel
 
@@ -59,7 +61,7 @@ class App:
         self.loop: urwid.MainLoop | None = None
         self._settling = False  # the store changed at the last tick: read it again
         if model.store_exists:
-            model.reload()
+            model.reload(quick=True)  # completed once the first screen is drawn
             self.runs: RunsView | None = RunsView(model)
             first: urwid.Widget = self.runs
             urwid.connect_signal(self.runs, "open", lambda _, e: self._push(self._detail(e)))
@@ -82,7 +84,21 @@ class App:
             self.body, PALETTE, unhandled_input=self.handle_key, handle_mouse=True
         )
         self.loop.set_alarm_in(REFRESH_SECONDS, self._tick)
+        self.loop.set_alarm_in(0, lambda *_: self._after_first_draw(self.complete))
         self.loop.run()
+
+    def _after_first_draw(self, action: Callable[[], None]) -> None:
+        """Do ``action`` once the first screen is on the terminal. (The loop draws when it
+        has nothing else to do, which an alarm due at once would come before; and its draw
+        is the first thing done then, before what is asked for from here.)"""
+        assert self.loop is not None
+        loop, pending = self.loop, [action]
+
+        def after_drawing() -> None:
+            if pending:
+                loop.set_alarm_in(0, lambda *_: pending.pop()())
+
+        loop.event_loop.enter_idle(after_drawing)
 
     # Keys -------------------------------------------------------------------------------------
     def handle_key(self, key: str | tuple) -> bool:
@@ -127,6 +143,14 @@ class App:
             self.body.original_widget = self.stack.pop()
             if self.view is self.runs:
                 self.runs.refresh_rows()
+
+    def complete(self) -> None:
+        """Choose the list's columns among all the runs, not only the newest (a big store's
+        first screen is drawn before)."""
+        if self.model.complete() and self.runs is not None:
+            self.runs.update(self.runs.message)
+            if self.loop is not None:
+                self.loop.draw_screen()
 
     def reload(self, message: str | None = None) -> None:
         self.model.reload()

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from ..entry import Entry
 
 
+#: How many of the runs shown decide the columns of the first screen; the others are looked
+#: at once it is drawn (see :meth:`RunsModel.complete`), so that a big store opens at once.
+FIRST_SCREEN_RUNS = 500
+
+
 class RunsModel:
     """The runs of one store, as the app lists them."""
 
@@ -31,7 +36,9 @@ class RunsModel:
         self.grouped = False
         self.marked: list[str] = []  # ids, in the order they were marked
         self.visible: list[Entry] = []
-        self.fields = Fields(())
+        self._fields: Fields | None = Fields(())
+        #: Whether the columns were chosen among all the runs shown, or only the newest.
+        self.complete_columns = True
         #: The cells shown as columns: the visible runs' metrics, then their varying params.
         self.columns: list[str] = []
         self.stamp: object = None  # the store's, when last read (see TmtManager.stamp)
@@ -41,13 +48,34 @@ class RunsModel:
     def store_exists(self) -> bool:
         return self.manager.has_runs()
 
-    def reload(self) -> None:
+    @property
+    def fields(self) -> Fields:
+        """The parameters and metrics of every run (worked out when first needed: a big
+        store's first screen does without)."""
+        if self._fields is None:
+            self._fields = Fields(self.all, live=True)
+        return self._fields
+
+    def reload(self, quick: bool = False) -> None:
+        """Read the store's runs again; ``quick``, choose the columns among the newest runs
+        shown only, until :meth:`complete` is called."""
         self.stamp = self.manager.stamp()
         self.all = self.manager.runs()  # newest first
-        self.fields = Fields(self.all, live=True)
-        known = {e.id for e in self.all}
-        self.marked = [i for i in self.marked if i in known]
+        self._fields = None
+        if self.marked:
+            known = {e.id for e in self.all}
+            self.marked = [i for i in self.marked if i in known]
+        self._refresh(quick)
+
+    def complete(self) -> bool:
+        """Choose the columns among all the runs shown, if only the newest decided them;
+        whether that changed anything."""
+        if self.complete_columns:
+            return False
+        before = self.columns
+        self._fields = None  # those of the newest runs only
         self._refresh()
+        return self.columns != before
 
     def store_changed(self) -> bool:
         """Whether runs were added or removed since the last reload (cheap: one stat)."""
@@ -56,6 +84,7 @@ class RunsModel:
     def search(self, text: str) -> None:
         """Apply the query ``text``; raises ``QueryError`` or ``UnknownFieldError`` (and
         keeps the old query) if it cannot be read."""
+        self.complete()
         self.check(text)
         predicate = parse(text, self.fields) if text.strip() else None
         self.query, self._predicate = text.strip(), predicate
@@ -65,6 +94,7 @@ class RunsModel:
         """How many runs the query ``text`` matches; raises as :meth:`search` does."""
         if not text.strip():
             return len(self.all)
+        self.complete()
         test = parse(text, self.fields)
         return sum(1 for e in self.all if test(e))
 
@@ -77,6 +107,7 @@ class RunsModel:
         return key if key in ("started", "name") else self.fields.short(key)
 
     def next_sort(self) -> None:
+        self.complete()
         keys = self.sort_keys()
         position = keys.index(self.sort_key) if self.sort_key in keys else -1
         self.sort_key = keys[(position + 1) % len(keys)]
@@ -101,7 +132,7 @@ class RunsModel:
         return [by_id[i] for i in self.marked if i in by_id]
 
     def any_running(self) -> bool:
-        return any(e.status == "running" for e in self.all)
+        return any(e.status == "running" for e in self.all if e.unended)
 
     def predecessor(self, entry: Entry) -> Entry | None:
         """The run of the same experiment started just before ``entry``."""
@@ -121,9 +152,15 @@ class RunsModel:
                 return before, focused
         return None
 
-    def _refresh(self) -> None:
+    def _refresh(self, quick: bool = False) -> None:
         runs = [e for e in self.all if self._predicate is None or self._predicate(e)]
-        self.columns = self.fields.columns(runs)
+        self.complete_columns = not quick or len(runs) <= FIRST_SCREEN_RUNS
+        if self.complete_columns:
+            self.columns = self.fields.columns(runs)
+        else:  # the newest decide, and name them (the store's order is newest first)
+            newest = runs[:FIRST_SCREEN_RUNS]
+            self._fields = Fields(newest, live=True)
+            self.columns = self._fields.columns(newest)
         if self.sort_key not in self.sort_keys():
             self.sort_key = "started"  # its column went with the runs that had it
         runs = ordered(runs, self.sort_key, highest_first=not self.reverse)
