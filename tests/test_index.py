@@ -322,6 +322,15 @@ class TestTheIndex:
             db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA - 1,))
         assert Store.load(_fresh(store))[0]["name"] == "first"
 
+    def test_an_index_of_another_version_with_other_tables_is_made_anew(self, store: Store) -> None:
+        age(store.write("a", name="first"))
+        store.load()
+        with sqlite3.connect(store.index.path) as db:
+            db.execute("DROP TABLE runs")
+            db.execute("CREATE TABLE runs (id TEXT PRIMARY KEY, facts TEXT)")
+            db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA - 1,))
+        assert [r["name"] for r in Store.load(_fresh(store))] == ["first"]
+
     def test_a_store_made_anew_at_the_same_place_is_read_anew(self, store: Store) -> None:
         age(store.write("a", name="first", end_time=1_600_000_001.0))
         store.load()

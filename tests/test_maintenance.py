@@ -144,6 +144,17 @@ class TestNothingOutsideTheStore:
             k: v for k, v in before.items() if k != "index.json"
         }
 
+    def test_the_index_of_earlier_versions_is_collected(self, project: Path) -> None:
+        record(1)
+        old = project / ".tmt" / "index.json"
+        old.write_text('{"schema": 3, "runs": {}}')
+        size = old.stat().st_size
+        assert TmtManager().collect_garbage() >= size
+        assert not old.exists()
+        old.mkdir()  # a folder of that name is not tmt's
+        TmtManager().collect_garbage()
+        assert old.is_dir()
+
     def test_names_that_are_not_tmts_own_are_left_alone(self, project: Path) -> None:
         record(1)
         store = project / ".tmt"

@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     _Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
 
 #: Version of the index's tables; an index of another version is rebuilt.
-SCHEMA = 1
+SCHEMA = 2  # 2: an index of child runs
 #: The file beside ``runs/`` naming, one id a line, runs whose tags or note changed.
 CHANGES_NAME = "changes.log"
 #: The fields of a record the index keeps; the others are read from ``run.json`` when asked for.
@@ -124,6 +124,7 @@ CREATE TABLE IF NOT EXISTS runs (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS runs_by_name ON runs (name, start, id);
 CREATE INDEX IF NOT EXISTS runs_open ON runs (open) WHERE open;
+CREATE INDEX IF NOT EXISTS runs_by_parent ON runs (parent) WHERE parent IS NOT NULL;
 """
 
 
@@ -324,11 +325,13 @@ class Index:
         until: float | None = None,
         statuses: Iterable[str] | None = None,
         prefix: str | None = None,
+        parent: str | None = None,
     ) -> Iterator[tuple[dict[str, Any], str, str]]:
         """``(summary, others, cells)`` of each run, newest first: the summary's fields kept in
         columns, its others and its cells as JSON (to be parsed when needed); those of
         experiment ``name`` (exactly), started from ``since`` to ``until``, recorded with one
-        of ``statuses``, or whose id starts with ``prefix``. Read page by page, so that
+        of ``statuses``, whose id starts with ``prefix``, or child runs of ``parent``. Read
+        page by page, so that
         stopping early is cheap."""
         where: list[str] = ["facts IS NOT NULL"]
         args: list[object] = []
@@ -348,6 +351,9 @@ class Index:
         if prefix is not None:
             where.append("substr(id, 1, ?) = ?")
             args += [len(prefix), prefix]
+        if parent is not None:
+            where.append("parent = ?")
+            args.append(parent)
         query = f"SELECT {_READ} FROM runs WHERE {' AND '.join(where)}"
         page, after = 64, None
         while True:
@@ -594,7 +600,8 @@ def _serve() -> None:
 
 
 def _open(path: str) -> sqlite3.Connection:
-    """The index database at ``path``, its tables made, of this version (older ones emptied)."""
+    """The index database at ``path``, its tables made, of this version (another version's
+    are dropped)."""
     if path != ":memory:":
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         try:
@@ -608,13 +615,16 @@ def _open(path: str) -> sqlite3.Connection:
             db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a refresh
             db.execute("PRAGMA synchronous = OFF")  # a lost refresh is only done again
         with _transaction(db):
-            for statement in _TABLES.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if found is None or found[0] != SCHEMA:
-                db.execute("DELETE FROM runs")
-                db.execute("DELETE FROM meta")
+            try:
+                found = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            except sqlite3.OperationalError:  # no such table: a new file
+                found = None
+            if found is None or found[0] != SCHEMA:  # made anew: its tables may differ
+                db.execute("DROP TABLE IF EXISTS runs")
+                db.execute("DROP TABLE IF EXISTS meta")
+                for statement in _TABLES.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA,))
     except BaseException:
         db.close()

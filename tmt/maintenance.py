@@ -100,6 +100,8 @@ def collect(store: Store) -> int:
     freed += folders.collect_debris("root", "")
     if folders.db != folders.root:
         freed += folders.collect_debris("db", "")
+    # Earlier versions cached every record in index.json: now an index outside the store.
+    freed += folders.remove("db", "index.json", files_only=True)
     freed += _collect_package_lists(store, folders, records, began)
     return freed
 
@@ -241,9 +243,11 @@ class _Folders:
         except OSError:
             return []
 
-    def remove(self, which: str, name: str, links_only: bool = False) -> int:
-        """Remove ``name`` from one of the folders (a link itself, never what it points to);
-        the bytes freed."""
+    def remove(
+        self, which: str, name: str, links_only: bool = False, files_only: bool = False
+    ) -> int:
+        """Remove ``name`` from one of the folders (a link itself, never what it points to;
+        only a link, or only a regular file, if asked); the bytes freed."""
         folder = getattr(self, which)
         if folder is None or not name or "/" in name or name in (".", ".."):
             return 0
@@ -253,6 +257,8 @@ class _Folders:
         except OSError:
             return 0
         if links_only and not stat.S_ISLNK(info.st_mode):
+            return 0
+        if files_only and not stat.S_ISREG(info.st_mode):
             return 0
         return remove_counted(path)[1]
 

@@ -339,16 +339,19 @@ class TmtManager:
         until: float | None = None,
         statuses: set[str] | None = None,
         prefix: str | None = None,
+        parent: str | None = None,
     ) -> Iterator[Entry]:
         """The runs the index finds (and 0.1.x ones), newest first, built one at a time: of
         experiment ``name``, started in ``since``..``until``, possibly with one of
         ``statuses`` (a run recorded running may have crashed), whose id starts with
-        ``prefix``."""
+        ``prefix``, child runs of ``parent``."""
         store = self.store
         recorded = None
         if statuses is not None:  # as recorded: a crashed run was recorded running
             recorded = statuses - {"crashed"} | ({"running"} if "crashed" in statuses else set())
-        rows = store.rows(name=name, since=since, until=until, statuses=recorded, prefix=prefix)
+        rows = store.rows(
+            name=name, since=since, until=until, statuses=recorded, prefix=prefix, parent=parent
+        )
         root, snapshots = store.root, self.config.snapshot_target
         folder = os.path.join(store.runs_dir, "")  # ids are folder names: joined by hand, fast
         indexed = (
@@ -362,6 +365,7 @@ class TmtManager:
             and (since is None or record.get("start_time", 0) >= since)
             and (until is None or record.get("start_time", 0) <= until)
             and (prefix is None or record["id"].startswith(prefix))
+            and (parent is None or record.get("parent") == parent)
         ]
         if not legacy:
             return indexed
@@ -401,7 +405,8 @@ class TmtManager:
 
     def _with_children(self) -> list[Entry]:
         entry = self._entry()
-        children = [e for e in reversed(list(self._stream())) if e.parent == entry.id]
+        children = list(self._stream(parent=entry.id))
+        children.reverse()  # oldest first
         return [entry, *children]
 
 
