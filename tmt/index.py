@@ -165,6 +165,7 @@ class Index:
         self.runs_dir = runs_dir
         self.changes_path = os.path.join(os.path.dirname(runs_dir), CHANGES_NAME)
         self._db: sqlite3.Connection | None = None
+        self._file: str | None = None  # the index's file, None while kept in memory
         self._pid = 0
         self._lock = threading.RLock()
 
@@ -195,7 +196,7 @@ class Index:
                     if self.path is not None:
                         _remove(self.path)
             self._close()  # this process reads the store into memory instead
-            self._db, self._pid = _open(":memory:"), os.getpid()
+            self._db, self._file, self._pid = _open(":memory:"), None, os.getpid()
             self._refresh(self._db)
 
     def _refresh(self, db: sqlite3.Connection) -> None:
@@ -219,14 +220,10 @@ class Index:
                 listing = info is not None and meta.get("listed") != listed
                 new = self._list(db) if listing else []
             # New folders are read outside any transaction (by several processes when there
-            # are many), then written a batch a transaction, so that other readers waiting for
+            # are many), and written a batch a transaction, so that other readers waiting for
             # a big first reading get in between.
-            for rows, gone in read_new(self.runs_dir, new, now):
-                rows.sort(key=_by_start)  # written in the table's order, they are appended
-                for i in range(0, max(len(rows), len(gone)), _BATCH):
-                    with _transaction(db):
-                        db.executemany("DELETE FROM runs WHERE id = ?", gone[i : i + _BATCH])
-                        db.executemany(_WRITE, rows[i : i + _BATCH])
+            for rows, gone in read_new(self.runs_dir, new, now, self._file):
+                write(db, rows, gone)
             done.update(new)
             with _transaction(db):
                 meta = dict(db.execute("SELECT key, value FROM meta"))
@@ -411,6 +408,7 @@ class Index:
                     db = None
             except (sqlite3.Error, OSError):
                 db = None  # no cache folder can be made: kept in memory
+        self._file = path if db is not None else None
         self._db, self._pid = db or _open(":memory:"), os.getpid()
         return self._db
 
@@ -423,26 +421,39 @@ class Index:
         self._db = None
 
 
-def read_new(runs_dir: str, names: list[str], now: int) -> Iterator[_Rows]:
+def read_new(
+    runs_dir: str, names: list[str], now: int, index: str | None = None
+) -> Iterator[_Rows]:
     """The index's rows for the folders ``names`` of ``runs_dir``, and the names of those gone
-    (as 1-tuples), a share at a time. Many folders are shared among processes, one a
-    processor: reading is bound by the processor, and a first reading of a big store takes
-    seconds. This process's share comes first, to be written while the others still read."""
+    (as 1-tuples), a batch at a time. Given the ``index``'s file, many folders are shared
+    with worker processes, one a processor, which write their rows into it themselves:
+    reading is bound by the processor, and a first reading of a big store takes seconds."""
     workers = min((os.cpu_count() or 1) - 1, _MAX_WORKERS)
-    if len(names) < _PARALLEL or workers < 1:
-        yield _read_folders(runs_dir, names, now)
+    if len(names) < _PARALLEL or workers < 1 or index is None:
+        for i in range(0, len(names), _BATCH):
+            yield _read_folders(runs_dir, names[i : i + _BATCH], now)
         return
     # This process starts at once; a worker first starts Python: it gets a little less.
     mine = -(-len(names) // (workers + 1)) + _HEAD_START
     share = -(-(len(names) - mine) // workers)
     slices = [names[:mine]] + [names[i : i + share] for i in range(mine, len(names), share)]
-    started = [_start_worker(runs_dir, part, now) for part in slices[1:]]
-    yield _read_folders(runs_dir, slices[0], now)
+    started = [_start_worker((runs_dir, part, now, index)) for part in slices[1:]]
+    for i in range(0, mine, _BATCH):
+        yield _read_folders(runs_dir, slices[0][i : i + _BATCH], now)
     for part, worker in zip(slices[1:], started):
-        found = _finish_worker(worker)
-        if found is None:  # the worker failed: its share is read here
-            found = _read_folders(runs_dir, part, now)
-        yield found
+        if not _finish_worker(worker):  # it failed: its share is read here
+            for i in range(0, len(part), _BATCH):
+                yield _read_folders(runs_dir, part[i : i + _BATCH], now)
+
+
+def write(
+    db: sqlite3.Connection, rows: list[tuple[object, ...]], gone: list[tuple[object, ...]]
+) -> None:
+    """Write ``rows`` into the index, and drop the runs ``gone``, in one transaction."""
+    rows.sort(key=_by_start)  # in the table's order: appended, not inserted
+    with _transaction(db):
+        db.executemany("DELETE FROM runs WHERE id = ?", gone)
+        db.executemany(_WRITE, rows)
 
 
 def _read_folders(
@@ -527,10 +538,11 @@ def _record(row: tuple[Any, ...]) -> tuple[dict[str, Any], str, str] | None:
     return record, facts, cells
 
 
-def _start_worker(runs_dir: str, names: list[str], now: int) -> _Worker | None:
-    """A process reading the folders ``names``: a fresh interpreter importing this tmt (not
-    a fork, which a program with threads may not survive, nor multiprocessing, which would
-    run the program's main module again)."""
+def _start_worker(work: tuple[str, list[str], int, str]) -> _Worker | None:
+    """A process reading folders into the index, given ``work``: (runs_dir, names, now, the
+    index's file). A fresh interpreter importing this tmt: not a fork, which a program with
+    threads may not survive, nor multiprocessing, which would run the program's main module
+    again."""
     import subprocess
 
     # Started beside this tmt's package, which it then imports first.
@@ -545,7 +557,8 @@ def _start_worker(runs_dir: str, names: list[str], now: int) -> _Worker | None:
         )
     except OSError:
         return None
-    work = (os.path.abspath(runs_dir), names, now)
+    runs_dir, names, now, index = work
+    work = (os.path.abspath(runs_dir), names, now, index)
     sending = threading.Thread(target=_send, args=(worker, work), daemon=True)
     sending.start()
     return worker, sending
@@ -559,17 +572,15 @@ def _send(worker: subprocess.Popen[bytes], work: object) -> None:
         with worker.stdin:
             pickle.dump(work, worker.stdin)
     except OSError:
-        pass  # the worker died: its result is missing, and its share read in the parent
+        pass  # the worker died: its share is read in the parent
 
 
-def _finish_worker(
-    worker: _Worker | None,
-) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]] | None:
-    """What ``worker`` read, with its warnings given here; ``None`` if it failed."""
+def _finish_worker(worker: _Worker | None) -> bool:
+    """Wait for ``worker``, and give its warnings here; whether it did all its work."""
     import pickle
 
     if worker is None:
-        return None
+        return False
     process, sending = worker
     try:
         assert process.stdout is not None
@@ -577,26 +588,29 @@ def _finish_worker(
             out = process.stdout.read()
         sending.join()
         if process.wait() != 0:
-            return None
-        rows, gone, said = pickle.loads(out)
+            return False
+        said = pickle.loads(out)
     except Exception:  # whatever went wrong there, the share is read again here
-        return None
+        return False
     for message in said:
-        warn(message)
-    return rows, gone
+        warn(str(message))
+    return True
 
 
 def _serve() -> None:
-    """A worker's whole life: read the folders it is sent, send back their rows."""
+    """A worker's whole life: read the folders it is sent into the index, a batch at a time;
+    send back the warnings that gave."""
     import pickle
 
-    runs_dir, names, now = pickle.load(sys.stdin.buffer)
+    runs_dir, names, now, index = pickle.load(sys.stdin.buffer)
     gc.disable()
+    db = _open(index)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rows, gone = _read_folders(runs_dir, names, now)
+        for i in range(0, len(names), _BATCH):
+            write(db, *_read_folders(runs_dir, names[i : i + _BATCH], now))
     said = [str(w.message) for w in caught]
-    pickle.dump((rows, gone, said), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    pickle.dump(said, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _open(path: str) -> sqlite3.Connection:
