@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+import tmt.index
 from tmt import TmtManager
 from tmt.index import SCHEMA, Index, cache_folder
 from tmt.runfolder import read_annotations, read_run
@@ -428,7 +429,7 @@ class TestOtherProcesses:
         _record(project, 1)
         assert len(manager.runs()) == 2
 
-    def test_a_replaced_changes_log_makes_every_run_checked(self, store: Store) -> None:
+    def test_a_replaced_changes_log_is_read_from_its_start(self, store: Store) -> None:
         folder = store.write("a", name="first", end_time=1_600_000_001.0)
         age(folder)
         age(store.runs)
@@ -438,7 +439,7 @@ class TestOtherProcesses:
         store.write("a", name="second", end_time=1_600_000_001.0)
         age(folder, 2 * OLD)
         assert store.load()[0]["name"] == "first"  # nothing says it changed
-        replace(log, "")  # cut short: every run is checked
+        replace(log, "a\n")  # another log (as rsync brings one): every run it names is read
         assert store.load()[0]["name"] == "second"
 
     def test_two_readers_at_once_agree(self, store: Store) -> None:
@@ -565,3 +566,96 @@ class TestManyNewFolders:
         monkeypatch.setattr("tmt.index.os.cpu_count", lambda: 2)
         monkeypatch.setattr("tmt.index.sys.executable", "/nonexistent/python")
         assert store.ids() == {f"r{i:02d}" for i in range(30)}
+
+
+class TestReviewedEdges:
+    """What an adversarial review found, kept fixed."""
+
+    def test_text_that_is_not_valid_unicode_is_kept(self, store: Store) -> None:
+        store.write("a", name="caf\udce9", note="n\udcff", tags=["x\udce9"])
+        (found,) = store.load()
+        assert found["name"] == "caf\ufffd" and found["tags"] == ["x\udce9"]
+
+    def test_a_tag_that_is_not_valid_unicode(self, project: Path) -> None:
+        _record(project, 1)
+        TmtManager().tag("last", "caf\udce9")
+        assert TmtManager().last().tags == ["caf\udce9"]
+
+    def test_runs_that_cannot_be_listed_for_a_moment_are_not_lost(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for name in "abc":
+            age(store.write(name, end_time=1_600_000_001.0))
+        assert store.ids() == set("abc")
+        age(store.write("d", end_time=1_600_000_001.0))
+
+        def no_descriptors(path: object) -> None:
+            raise OSError(24, "Too many open files")
+
+        with monkeypatch.context() as patch:
+            patch.setattr("tmt.index.os.scandir", no_descriptors)
+            patch.setattr("tmt.index.os.lstat", no_descriptors)
+            assert store.ids() == set("abc")  # as known: nothing taken for gone
+        assert store.ids() == set("abcd")
+
+    def test_inode_numbers_past_2_to_the_63(self) -> None:
+        from tmt.index import _signed
+
+        assert _signed(5) == 5
+        assert _signed(2**64 - 1) == -1 and _signed(2**63) == -(2**63)
+
+    def test_a_tag_while_the_run_is_read_as_new_is_not_lost(
+        self, project: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (run_id,) = _record(project, 1)
+        monkeypatch.setenv("TMT_CACHE_DIR", str(project / "cold"))  # the run is new there
+        age(project / ".tmt" / "runs" / run_id)  # settled: trusted once read
+        manager = TmtManager()
+        real = tmt.index.read_run
+
+        def slow_read(folder: str, name: str) -> dict | None:
+            record = real(folder, name)  # read as new, then tagged before it is written
+            TmtManager().store.annotate(name, add=["keepme"])
+            return record
+
+        monkeypatch.setattr("tmt.index.read_run", slow_read)
+        manager.runs()
+        monkeypatch.setattr("tmt.index.read_run", real)
+        assert [e.id for e in TmtManager().runs(where="tag:keepme")] == [run_id]
+
+    def test_an_edit_in_place_is_seen_once_its_run_is_named_in_the_log(self, store: Store) -> None:
+        folder = store.write("a", name="first", end_time=1_600_000_001.0)
+        mtime = age(folder)
+        age(store.runs)
+        (store.runs.parent / "changes.log").write_text("")
+        store.load()
+        record = json.loads((folder / "run.json").read_text())
+        (folder / "run.json").write_text(json.dumps({**record, "name": "fixed by hand"}))
+        os.utime(folder, ns=(mtime, mtime))
+        with open(store.runs.parent / "changes.log", "a") as log:
+            log.write("a")  # no end of line: then tmt's next line is still read
+        assert store.load()[0]["name"] == "first"
+        TmtManager(path=store.runs.parent).store.annotate("a", note="n")
+        assert store.load()[0]["name"] == "fixed by hand"
+
+    def test_a_run_that_ended_still_says_where_it_ran(self, project: Path) -> None:
+        _record(project, 1)
+        listed = TmtManager().runs()[0]
+        assert listed.host and isinstance(listed.pid, int)
+
+    def test_a_run_without_a_status_is_unknown(self, store: Store) -> None:
+        store.write("a", status=None)
+        manager = TmtManager(path=store.runs.parent)
+        with pytest.warns(UserWarning, match="'status' \\(None\\)"):
+            assert [e.id for e in manager.runs(status="unknown")] == ["a"]
+
+    def test_a_frozen_program_reads_alone(
+        self, store: Store, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for i in range(12):
+            store.write(f"r{i:02d}")
+        monkeypatch.setattr("tmt.index._PARALLEL", 2)
+        monkeypatch.setattr("tmt.index.os.cpu_count", lambda: 4)
+        monkeypatch.setattr("tmt.index.sys.frozen", True, raising=False)
+        monkeypatch.setattr("tmt.index._start_worker", lambda work: pytest.fail("started"))
+        assert len(store.ids()) == 12

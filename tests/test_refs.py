@@ -15,11 +15,13 @@ def store(oldest_first: list[Entry]) -> Callable[..., list[Entry]]:
     """What the manager gives ``resolve``: the runs, newest first, found by name, id prefix,
     at most ``limit``."""
 
-    def runs(name=None, prefix=None, limit=None) -> list[Entry]:
+    def runs(name=None, prefix=None, limit=None, run_id=None) -> list[Entry]:
         found = [
             e
             for e in reversed(oldest_first)
-            if (name is None or e.name == name) and (prefix is None or e.id.startswith(prefix))
+            if (name is None or e.name == name)
+            and (prefix is None or e.id.startswith(prefix))
+            and (run_id is None or e.id == run_id)
         ]
         return found[:limit]
 
@@ -51,6 +53,15 @@ class TestResolve:
     )
     def test_references(self, ref: str, expected: str) -> None:
         assert resolve(ref, RUNS).id == expected
+
+    def test_an_id_that_begins_other_ids_is_still_its_own(self) -> None:
+        runs = store(
+            [
+                Entry({"id": i, "name": "n", "start_time": t}, "/")
+                for t, i in enumerate(["1", "10", "11", "12"])
+            ]
+        )
+        assert resolve("1", runs).id == "1"
 
     def test_an_ambiguous_prefix_lists_the_candidates(self) -> None:
         with pytest.raises(AmbiguousReference, match=r"'aa' matches 2 runs: aa22.*\(cifar\), aa11"):

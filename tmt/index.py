@@ -82,9 +82,12 @@ SUMMARY = (
 #: read without parsing any JSON); the others are kept as JSON.
 COLUMNS = ("id", "name", "start_time", "status", "end_time", "duration", "tags", "note", "parent")
 _OTHERS = tuple(key for key in SUMMARY if key not in COLUMNS)
-_LIVENESS = ("heartbeat_time", "host", "pid", "process_start", "boot_id", "pid_namespace")
+_LIVENESS = ("heartbeat_time", "process_start", "boot_id", "pid_namespace")
 _OTHERS_ENDED = tuple(key for key in _OTHERS if key not in _LIVENESS)
 _EMPTY: tuple[object, ...] = (None, "", [])
+# A folder that could not be looked at: kept, unread, to be looked at again.
+_UNKNOWN = -1
+_UNREADABLE = os.stat_result((stat.S_IFDIR, _UNKNOWN, 0, 0, 0, 0, 0, 0, 0, 0))
 # A folder modified this recently may be modified again within the filesystem's timestamp
 # granularity, unnoticed: it is read again at every refresh until it is older.
 _RACY_NS = 2_000_000_000
@@ -218,7 +221,9 @@ class Index:
                 # filesystems, its count of links (which a copy setting times back keeps).
                 listed = None if info is None else f"{info.st_mtime_ns}:{info.st_nlink}"
                 listing = info is not None and meta.get("listed") != listed
-                new = self._list(db) if listing else []
+                new = self._list(db) if listing else None
+                if new is None:  # not listed (or it could not be): nothing new or gone
+                    new, listing = [], False
             # New folders are read outside any transaction (by several processes when there
             # are many), and written a batch a transaction, so that other readers waiting for
             # a big first reading get in between.
@@ -231,87 +236,103 @@ class Index:
                     if listing:
                         settled = info.st_mtime_ns < now - _RACY_NS
                         meta["listed"] = listed if settled else None
-                    self._check(db, self._changed(db, meta), now, done)
+                    named = self._changed(db, meta)
+                    # Read again even if read above as new: they may have changed since.
+                    self._check(db, named, now, set(), force=True)
+                    done.update(row[0] for row in named)
                     self._check(db, db.execute(_ROWS + " WHERE open").fetchall(), now, done)
                 db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
 
-    def _list(self, db: sqlite3.Connection) -> list[str]:
-        """Drop the runs whose folder is gone from ``runs/``; the names of new folders."""
+    def _list(self, db: sqlite3.Connection) -> list[str] | None:
+        """Drop the runs whose folder is gone from ``runs/``; the names of new folders.
+        ``None`` if ``runs/`` cannot be listed now (out of file descriptors, no permission):
+        then nothing is taken as gone, and it is listed again next time."""
         names = set()
         try:
             with os.scandir(self.runs_dir) as found:
                 for entry in found:
+                    name = entry.name
+                    if name.startswith(".") or not _storable(name):
+                        continue  # no run: tmt names them with hex digits
                     try:
-                        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
-                            names.add(entry.name)
+                        if not entry.is_dir(follow_symlinks=False):
+                            continue
                     except OSError:
-                        continue
+                        pass  # looked at closely when read
+                    names.add(name)
         except OSError:
-            pass
+            return None
         known = {run_id for (run_id,) in db.execute("SELECT id FROM runs")}
         db.executemany("DELETE FROM runs WHERE id = ?", ((i,) for i in known - names))
         return sorted(names - known)
 
     def _changed(self, db: sqlite3.Connection, meta: dict[str, Any]) -> list[_Row]:
-        """The runs ``changes.log`` names since the last refresh, as rows to check; every run
-        if the log was replaced, cut short, or grew more than can be read at once."""
+        """The runs ``changes.log`` names since the last refresh (all it names if it was
+        replaced or cut short), as rows to read again. Only whole lines are read: one being
+        written is read next time."""
         try:
             fd = os.open(self.changes_path, _READ_FLAGS)
         except OSError:
-            fd = None
-        if fd is None:
-            if meta.pop("log", None) is None:
-                return []
-            return db.execute(_ROWS).fetchall()
+            meta.pop("log", None)
+            return []
         try:
             info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return []
             log = f"{info.st_dev}:{info.st_ino}"
-            offset = meta.get("log_offset") if meta.get("log") == log else None
+            offset = meta.get("log_offset") if meta.get("log") == log else 0
+            if not isinstance(offset, int) or offset > info.st_size:
+                offset = 0
+            meta["log"] = log
             if offset == info.st_size:
                 return []
-            if (
-                not isinstance(offset, int)
-                or offset > info.st_size
-                or info.st_size - offset > _MAX_CHANGES
-                or not stat.S_ISREG(info.st_mode)
-            ):
-                meta["log"], meta["log_offset"] = log, info.st_size
-                return db.execute(_ROWS).fetchall()
+            if info.st_size - offset > _MAX_CHANGES:  # too much to read: check every run
+                meta["log_offset"] = info.st_size
+                rows: list[_Row] = db.execute(_ROWS).fetchall()
+                return rows
             os.lseek(fd, offset, os.SEEK_SET)
             data = os.read(fd, info.st_size - offset)
         finally:
             os.close(fd)
-        whole = data[: data.rfind(b"\n") + 1]  # a line being written is read next time
+        whole = data[: data.rfind(b"\n") + 1]
         meta["log_offset"] = offset + len(whole)
-        ids = {line.decode("ascii", "replace") for line in whole.split()}
-        rows: list[_Row] = []
-        for run_id in ids:
-            rows += db.execute(_ROWS + " WHERE id = ?", (run_id,)).fetchall()
-        return rows
+        found: list[_Row] = []
+        for line in set(whole.split()):
+            run_id = line.decode("ascii", "replace")
+            found += db.execute(_ROWS + " WHERE id = ?", (run_id,)).fetchall()
+        return found
 
     def _check(
-        self, db: sqlite3.Connection, rows: Iterable[_Row], now: int, done: set[str]
+        self,
+        db: sqlite3.Connection,
+        rows: Iterable[_Row],
+        now: int,
+        done: set[str],
+        force: bool = False,
     ) -> None:
-        """Read again the folders of ``rows`` (id, inode, mtime, has a record) that changed,
-        unless ``done`` already."""
+        """Read again the folders of ``rows`` (id, inode, mtime, has a record) that changed
+        (or all of them, with ``force``), unless ``done`` already."""
         deleted: list[tuple[str]] = []
+        unsure: list[tuple[str]] = []
         written: list[tuple[object, ...]] = []
         for run_id, ino, mtime, readable in list(rows):
             if run_id in done:
                 continue
             done.add(run_id)
             folder = os.path.join(self.runs_dir, run_id)
-            try:
-                info = os.lstat(folder)
-            except OSError:
-                info = None
+            info = _lstat(folder)
             if info is None or not stat.S_ISDIR(info.st_mode):
                 deleted.append((run_id,))
                 continue
-            if readable and mtime is not None and (ino, mtime) == (info.st_ino, info.st_mtime_ns):
+            if info is _UNREADABLE:  # kept as it was, and looked at again next time
+                unsure.append((run_id,))
+                continue
+            key = (_signed(info.st_ino), info.st_mtime_ns)
+            if not force and readable and mtime is not None and (ino, mtime) == key:
                 continue
             written.append(_read(folder, run_id, info, now))
         db.executemany("DELETE FROM runs WHERE id = ?", deleted)
+        db.executemany("UPDATE runs SET ino = NULL, mtime = NULL, open = 1 WHERE id = ?", unsure)
         db.executemany(_WRITE, written)
 
     # Reading ------------------------------------------------------------------------------
@@ -323,11 +344,13 @@ class Index:
         statuses: Iterable[str] | None = None,
         prefix: str | None = None,
         parent: str | None = None,
+        run_id: str | None = None,
     ) -> Iterator[tuple[dict[str, Any], str, str]]:
         """``(summary, others, cells)`` of each run, newest first: the summary's fields kept in
         columns, its others and its cells as JSON (to be parsed when needed); those of
         experiment ``name`` (exactly), started from ``since`` to ``until``, recorded with one
-        of ``statuses``, whose id starts with ``prefix``, or child runs of ``parent``. Read
+        of ``statuses``, whose id starts with ``prefix`` or is ``run_id``, or child runs of
+        ``parent``. Read
         page by page, so that
         stopping early is cheap."""
         where: list[str] = ["facts IS NOT NULL"]
@@ -351,6 +374,9 @@ class Index:
         if parent is not None:
             where.append("parent = ?")
             args.append(parent)
+        if run_id is not None:
+            where.append("id = ?")
+            args.append(run_id)
         query = f"SELECT {_READ} FROM runs WHERE {' AND '.join(where)}"
         page, after = 64, None
         while True:
@@ -359,8 +385,7 @@ class Index:
                 sql += " AND (start, id) < (?, ?)"
                 page_args += after
             sql += f" ORDER BY start DESC, id DESC LIMIT {page}"
-            with self._lock:
-                found = self._connect().execute(sql, page_args).fetchall()
+            found = self._query(sql, page_args)
             for row in found:
                 record = _record(row)
                 if record is None:
@@ -384,11 +409,22 @@ class Index:
 
     def ids(self) -> list[str]:
         """The id of every run, newest first."""
+        sql = "SELECT id FROM runs WHERE facts IS NOT NULL ORDER BY start DESC, id DESC"
+        return [run_id for (run_id,) in self._query(sql, [])]
+
+    def _query(self, sql: str, args: list[object]) -> list[tuple[Any, ...]]:
+        """The rows of a query; an index found damaged on the way is made again first."""
         with self._lock:
-            found = self._connect().execute(
-                "SELECT id FROM runs WHERE facts IS NOT NULL ORDER BY start DESC, id DESC"
-            )
-            return [run_id for (run_id,) in found]
+            try:
+                return self._connect().execute(sql, args).fetchall()
+            except sqlite3.OperationalError:
+                raise
+            except sqlite3.DatabaseError:  # damaged where it was read: made again from the runs
+                self._close()
+                if self._file is not None:
+                    _remove(self._file)
+                self.refresh()
+                return self._connect().execute(sql, args).fetchall()
 
     # The file -----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -400,6 +436,8 @@ class Index:
         if path is not None:
             try:
                 db = _open(path)
+            except sqlite3.OperationalError:
+                db = None  # locked too long, no room, no cache folder: kept in memory
             except sqlite3.DatabaseError:  # damaged, or not an index: made again
                 _remove(path)
                 try:
@@ -429,6 +467,10 @@ def read_new(
     with worker processes, one a processor, which write their rows into it themselves:
     reading is bound by the processor, and a first reading of a big store takes seconds."""
     workers = min((os.cpu_count() or 1) - 1, _MAX_WORKERS)
+    # A frozen program's executable is the program, not Python: it would run again.
+    python = not getattr(sys, "frozen", False) and os.path.basename(sys.executable).lower()
+    if not python or not python.startswith(("python", "pypy")):
+        workers = 0
     if len(names) < _PARALLEL or workers < 1 or index is None:
         for i in range(0, len(names), _BATCH):
             yield _read_folders(runs_dir, names[i : i + _BATCH], now)
@@ -463,10 +505,7 @@ def _read_folders(
     gone: list[tuple[object, ...]] = []
     for name in names:
         folder = os.path.join(runs_dir, name)
-        try:
-            info = os.lstat(folder)
-        except OSError:
-            info = None
+        info = _lstat(folder)
         if info is None or not stat.S_ISDIR(info.st_mode):
             gone.append((name,))
         else:
@@ -477,9 +516,9 @@ def _read_folders(
 def _read(folder: str, run_id: str, info: os.stat_result, now: int) -> tuple[object, ...]:
     """The index's row for the run in ``folder``, whose ``lstat`` (taken before reading, so
     that a change while reading shows as a change) is ``info``."""
-    settled = info.st_mtime_ns < now - _RACY_NS
-    key = (info.st_ino, info.st_mtime_ns) if settled else (None, None)
-    record = read_run(folder, run_id)
+    settled = info.st_ino != _UNKNOWN and info.st_mtime_ns < now - _RACY_NS
+    key = (_signed(info.st_ino), info.st_mtime_ns) if settled else (None, None)
+    record = read_run(folder, run_id) if info.st_ino != _UNKNOWN else None
     if record is None:  # being created, or no run: looked at again each time
         return (run_id, *key, "", 0.0, None, 1, None, None, None, None, None, None, None)
     facts, cells = summary(record)
@@ -490,18 +529,46 @@ def _read(folder: str, run_id: str, info: os.stat_result, now: int) -> tuple[obj
     return (
         run_id,
         *key,
-        record.get("name") or "",
+        _storable(record.get("name") or ""),
         start,
-        record.get("status"),
+        _storable(record.get("status")),
         int(end is None or not settled),
         end,
         record.get("duration"),
         _dumps(tags) if tags else None,
-        record.get("note") or None,
-        record.get("parent"),
+        _storable(record.get("note") or None),
+        _storable(record.get("parent")),
         facts,
         cells,
     )
+
+
+def _lstat(folder: str) -> os.stat_result | None:
+    """The folder's ``lstat``; ``None`` if it is gone. One that cannot be looked at now (out of
+    file descriptors, no permission) is not gone: it is kept, and looked at again next time."""
+    try:
+        return os.lstat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return _UNREADABLE
+
+
+def _signed(number: int) -> int:
+    """A 64-bit inode number as SQLite keeps integers (signed: Lustre's go past 2**63)."""
+    return number - (1 << 64) if number >= 1 << 63 else number
+
+
+def _storable(text: Any) -> Any:
+    """Text SQLite can keep: a string that is not valid Unicode (a lone surrogate, from bytes
+    that were not UTF-8) with those characters replaced; anything else as it is."""
+    if type(text) is not str:
+        return text
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
 
 
 def _by_start(row: tuple[Any, ...]) -> tuple[float, str]:
@@ -626,7 +693,7 @@ def _open(path: str) -> sqlite3.Connection:
     db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
     try:
         if path != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a refresh
+            db.execute("PRAGMA journal_mode = WAL")  # reading never waits for a refresh
             db.execute("PRAGMA synchronous = OFF")  # a lost refresh is only done again
         with _transaction(db):
             try:
@@ -680,4 +747,5 @@ def _remove(path: str) -> None:
 
 _loads = json.loads
 # One encoder for all: json.dumps() with options makes a new one at every call.
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# ASCII: text that is not valid Unicode (a lone surrogate) is kept, escaped, as SQLite could not.
+_dumps = json.JSONEncoder(separators=(",", ":")).encode

@@ -15,7 +15,7 @@ from .errors import ArgumentError, EntryNotFound, ReadOnlyRunError
 from .fields import Fields
 from .jsonfile import open_regular
 from .query import select
-from .record import check_tags
+from .record import STATUSES, check_tags
 from .store import Store
 
 TYPE_CHECKING = False
@@ -340,17 +340,24 @@ class TmtManager:
         statuses: set[str] | None = None,
         prefix: str | None = None,
         parent: str | None = None,
+        run_id: str | None = None,
     ) -> Iterator[Entry]:
         """The runs the index finds (and 0.1.x ones), newest first, built one at a time: of
         experiment ``name``, started in ``since``..``until``, possibly with one of
         ``statuses`` (a run recorded running may have crashed), whose id starts with
-        ``prefix``, child runs of ``parent``."""
+        ``prefix`` or is ``run_id``, child runs of ``parent``."""
         store = self.store
         recorded = None
-        if statuses is not None:  # as recorded: a crashed run was recorded running
+        if statuses is not None and statuses <= set(STATUSES):  # as recorded: a crashed run
             recorded = statuses - {"crashed"} | ({"running"} if "crashed" in statuses else set())
         rows = store.rows(
-            name=name, since=since, until=until, statuses=recorded, prefix=prefix, parent=parent
+            name=name,
+            since=since,
+            until=until,
+            statuses=recorded,
+            prefix=prefix,
+            parent=parent,
+            run_id=run_id,
         )
         root, snapshots = store.root, self.config.snapshot_target
         folder = os.path.join(store.runs_dir, "")  # ids are folder names: joined by hand, fast
@@ -366,16 +373,21 @@ class TmtManager:
             and (until is None or record.get("start_time", 0) <= until)
             and (prefix is None or record["id"].startswith(prefix))
             and (parent is None or record.get("parent") == parent)
+            and (run_id is None or record["id"] == run_id)
         ]
         if not legacy:
             return indexed
         return heapq.merge(indexed, legacy, key=lambda e: -e.start_time)
 
     def _find(
-        self, name: str | None = None, prefix: str | None = None, limit: int | None = None
+        self,
+        name: str | None = None,
+        prefix: str | None = None,
+        limit: int | None = None,
+        run_id: str | None = None,
     ) -> list[Entry]:
         """Runs newest first, for :mod:`tmt.refs`."""
-        return list(islice(self._stream(name=name, prefix=prefix), limit))
+        return list(islice(self._stream(name=name, prefix=prefix, run_id=run_id), limit))
 
     def _newest(self, name: str) -> Entry | None:
         found = self._find(name=name, limit=1)

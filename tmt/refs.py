@@ -21,12 +21,13 @@ class AmbiguousReference(EntryNotFound):
 
 
 def resolve(ref: str, runs: Callable[..., list[Entry]]) -> Entry:
-    """The run ``ref`` names. ``runs(name=, prefix=, limit=)`` gives the store's runs, newest
-    first: of one experiment, whose id starts with ``prefix``, at most ``limit`` of them."""
+    """The run ``ref`` names. ``runs(name=, prefix=, run_id=, limit=)`` gives the store's runs,
+    newest first: of one experiment, whose id starts with ``prefix`` or is ``run_id``, at most
+    ``limit`` of them."""
     if not isinstance(ref, str) or not ref.strip():
         raise EntryNotFound(f"a run reference must be a non-empty string, got {ref!r}")
     ref = ref.strip()
-    exact = [e for e in runs(prefix=ref, limit=2) if e.id == ref]
+    exact = runs(run_id=ref, limit=1)
     if exact:
         return exact[0]
     base, back = ref, 0

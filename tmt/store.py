@@ -211,7 +211,8 @@ def _note_change(path: str, run_id: str) -> None:
             fcntl.flock(fd, fcntl.LOCK_EX)
         except (ImportError, OSError):
             pass
-        os.write(fd, f"{run_id}\n".encode())
+        # A line of its own, even after a line someone left without its end.
+        os.write(fd, f"\n{run_id}\n".encode())
     except OSError:
         pass
     finally:
