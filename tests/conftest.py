@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Indexes in a cache folder of the run's own, from the start: fixtures shared by a module
+    run before any test's own folder is set, and must not write into the user's."""
+    os.environ["TMT_CACHE_DIR"] = tempfile.mkdtemp(prefix="tmt-tests-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.get("TMT_CACHE_DIR", ""), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

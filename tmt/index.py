@@ -350,20 +350,15 @@ class Index:
         columns, its others and its cells as JSON (to be parsed when needed); those of
         experiment ``name`` (exactly), started from ``since`` to ``until``, recorded with one
         of ``statuses``, whose id starts with ``prefix`` or is ``run_id``, or child runs of
-        ``parent``. Read
-        page by page, so that
-        stopping early is cheap."""
+        ``parent``. Read page by page, so that stopping early is cheap."""
         where: list[str] = ["facts IS NOT NULL"]
         args: list[object] = []
-        if name is not None:
-            where.append("name = ?")
-            args.append(name)
-        if since is not None:
-            where.append("start >= ?")
-            args.append(since)
-        if until is not None:
-            where.append("start <= ?")
-            args.append(until)
+        equal = {"name = ?": name, "start >= ?": since, "start <= ?": until}
+        equal.update({"parent = ?": parent, "id = ?": run_id})
+        for clause, value in equal.items():
+            if value is not None:
+                where.append(clause)
+                args.append(value)
         if statuses is not None:
             wanted = sorted(set(statuses))
             where.append(f"status IN ({', '.join('?' * len(wanted))})")
@@ -371,12 +366,6 @@ class Index:
         if prefix is not None:
             where.append("substr(id, 1, ?) = ?")
             args += [len(prefix), prefix]
-        if parent is not None:
-            where.append("parent = ?")
-            args.append(parent)
-        if run_id is not None:
-            where.append("id = ?")
-            args.append(run_id)
         query = f"SELECT {_READ} FROM runs WHERE {' AND '.join(where)}"
         page, after = 64, None
         while True:
