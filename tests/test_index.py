@@ -573,6 +573,7 @@ class TestReviewedEdges:
 
     def test_text_that_is_not_valid_unicode_is_kept(self, store: Store) -> None:
         store.write("a", name="caf\udce9", note="n\udcff", tags=["x\udce9"])
+        os.mkdir(os.fsencode(store.runs) + b"/bad\xff")  # a folder named in other bytes
         (found,) = store.load()
         assert found["name"] == "caf\ufffd" and found["tags"] == ["x\udce9"]
 

@@ -252,8 +252,8 @@ class Index:
             with os.scandir(self.runs_dir) as found:
                 for entry in found:
                     name = entry.name
-                    if name.startswith(".") or not _storable(name):
-                        continue  # no run: tmt names them with hex digits
+                    if name.startswith(".") or _storable(name) != name:
+                        continue  # no run (bytes that are not UTF-8): tmt names them in hex
                     try:
                         if not entry.is_dir(follow_symlinks=False):
                             continue
