@@ -9,7 +9,7 @@ import re
 
 from .. import TmtManager
 from .. import display as fmt
-from ..cells import FACTS, cell, flatten, numeric, ordered, shown, shown_duration
+from ..cells import FACTS, cell, numeric, ordered, shown, shown_duration
 from ..display import STATUS_COLOURS, json_text, printable
 from ..errors import UnknownFieldError
 from ..fields import Fields
@@ -238,8 +238,7 @@ def table_rows(entries: list[Entry]) -> list[dict[str, Any]]:
             "tags": ",".join(e.tags),
             "note": e.note,
         }
-        row.update({f"params.{k}": v for k, v in flatten(record.get("params") or {}).items()})
-        row.update({f"metrics.{k}": v for k, v in flatten(record.get("metrics") or {}).items()})
+        row.update(e.stored_cells())
         rows.append(row)
     return rows
 
