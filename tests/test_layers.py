@@ -29,6 +29,8 @@ LAYERS: dict[str, set[str]] = {
         "textchart",
         "gitinfo",
         "termination",
+        "command",
+        "flags",
     },
     "storage": {
         "index",
@@ -52,6 +54,7 @@ LAYERS: dict[str, set[str]] = {
         "db",
         "report",
         "maintenance",
+        "rerun",
         "manager",
     },
     "recording": {"activerun", "output", "series", "results", "params", "recorder"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import time
 from pathlib import Path
 
@@ -284,12 +285,36 @@ class TestEveryKey:
         app = App(RunsModel())
         newest = TmtManager().last()
         press(app, "y")
-        assert "copied" in screen(app, (400, 30))
-        assert newest.snapshot_path is not None
-        encoded = base64.b64encode(newest.snapshot_path.encode()).decode()
+        assert f"copied the rerun command tmt rerun {newest.id}" in screen(app, (400, 30))
+        encoded = base64.b64encode(f"tmt rerun {newest.id}".encode()).decode()
         assert f"\033]52;c;{encoded}\a" in capsys.readouterr().out
         press(app, "enter", "y")  # from the run's screen too, said on that screen
         assert isinstance(app.view, DetailView)
+        assert f"copied the rerun command tmt rerun {newest.id}" in screen(app, (400, 30))
+
+    def test_copy_of_a_run_that_cannot_be_run_again(
+        self, store: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        newest = TmtManager().last()
+        path = Path(newest.run_dir) / "run.json"
+        record = json.loads(path.read_text())
+        record["command"]["script"] = record["command"]["module"] = None
+        record["argv"] = ["-c"]
+        path.write_text(json.dumps(record))
+        (store / ".tmt" / "changes.log").open("a").write(f"\n{newest.id}\n")
+        app = App(RunsModel())
+        press(app, "y")
+        assert "cannot be run again: it was started with python -c" in screen(app, (400, 30))
+        assert "\033]52" not in capsys.readouterr().out
+
+    def test_copy_path(self, store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        app = App(RunsModel())
+        newest = TmtManager().last()
+        press(app, "Y")
+        assert newest.snapshot_path is not None
+        encoded = base64.b64encode(newest.snapshot_path.encode()).decode()
+        assert f"\033]52;c;{encoded}\a" in capsys.readouterr().out
+        press(app, "enter", "Y")
         assert f"copied the snapshot path {newest.snapshot_path}" in screen(app, (400, 30))
 
     def test_down(self, store: Path) -> None:

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         NotInRunError,
         QueryError,
         ReadOnlyRunError,
+        RerunError,
         ResultNameError,
         RunningRunError,
         SeriesNotFound,
@@ -77,6 +78,7 @@ _EXPORTS = {
     "ReadOnlyRunError": "errors",
     "RunningRunError": "errors",
     "SeriesNotFound": "errors",
+    "RerunError": "errors",
     "QueryError": "errors",
     "UnknownFieldError": "errors",
 }
@@ -96,6 +98,7 @@ __all__ = [
     "NotInRunError",
     "QueryError",
     "ReadOnlyRunError",
+    "RerunError",
     "Result",
     "ResultNameError",
     "RunningRunError",

@@ -102,6 +102,11 @@ class Entry:
         return self._record.get("parent")
 
     @property
+    def rerun_of(self) -> str | None:
+        """The id of the run this one repeats (``tmt rerun``), if it does."""
+        return self._summary().get("rerun_of")
+
+    @property
     def status(self) -> str:
         status = self._record.get("status")
         if status == "running":  # has its process died since? (what tells is in the others)
@@ -379,6 +384,18 @@ class Entry:
     @property
     def argv(self) -> list[str]:
         return list(self._full().get("argv") or ())
+
+    @property
+    def cwd(self) -> str | None:
+        """The working folder the run started in."""
+        cwd = self._full().get("cwd")
+        return cwd if isinstance(cwd, str) else None
+
+    @property
+    def command(self) -> dict[str, Any] | None:
+        """How the run's process was started (see :mod:`tmt.command`), if it was recorded."""
+        command = self._full().get("command")
+        return dict(command) if isinstance(command, dict) else None
 
     @property
     def host(self) -> str:

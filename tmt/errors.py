@@ -66,6 +66,11 @@ class ReadOnlyRunError(TmtError, ValueError):
     """A run of a tmt 0.1.x database, which tmt only reads, was asked to change."""
 
 
+class RerunError(TmtError):
+    """A run cannot be run again (``tmt rerun``): it has no script, no code snapshot, or the
+    command it started recorded no run; the message says which."""
+
+
 class SeriesNotFound(TmtError, KeyError):
     """A run logged no series of the name asked for."""
 

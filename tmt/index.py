@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     _Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
 
 #: Version of the index's tables; an index of another version is rebuilt.
-SCHEMA = 2  # 2: an index of child runs
+SCHEMA = 3  # 2: an index of child runs; 3: rerun_of
 #: The file beside ``runs/`` naming, one id a line, runs whose tags or note changed.
 CHANGES_NAME = "changes.log"
 #: The fields of a record the index keeps; the others are read from ``run.json`` when asked for.
@@ -74,6 +74,7 @@ SUMMARY = (
     "boot_id",
     "pid_namespace",
     "parent",
+    "rerun_of",
     "tags",
     "note",
     "series",

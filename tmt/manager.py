@@ -11,7 +11,7 @@ from itertools import islice
 from .config import Configs, open_path
 from .db import DbManager
 from .entry import Entry, Metric, Series
-from .errors import ArgumentError, EntryNotFound, ReadOnlyRunError
+from .errors import ArgumentError, EntryNotFound, ReadOnlyRunError, RerunError
 from .fields import Fields
 from .jsonfile import open_regular
 from .query import select
@@ -22,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from typing import Any
+
+    from .rerun import RerunPlan
 
 
 class TmtManager:
@@ -331,6 +333,50 @@ class TmtManager:
 
         return restore_snapshot(self.run(ref), dest)
 
+    def rerun(
+        self,
+        ref: str,
+        *,
+        current_code: bool = False,
+        python: str | None = None,
+        **overrides: Any,
+    ) -> Entry:
+        """Run the command that recorded run ``ref`` again and return the new run.
+
+        The command runs from the same place in the project, with the code of the run's
+        snapshot (copied to a scratch folder, removed afterwards; ``current_code=True`` runs
+        the working tree instead) and the interpreter running this (or ``python``). Its run
+        goes to this store, with ``rerun_of`` naming ``ref``'s id. Each ``NAME=value`` of
+        ``overrides`` replaces the value of the flag ``--NAME`` in the recorded arguments, or
+        adds it if the run's argparse parser has it: ``rerun("last", lr=0.2)``. Raises
+        :class:`RerunError` if the run cannot be run again, or its command recorded no run.
+        """
+        result = self.rerun_plan(ref, overrides, current_code=current_code, python=python).execute(
+            self.run
+        )
+        if result.run is None:
+            raise RerunError(
+                f"the command of run {result.original.id} exited with status "
+                f"{result.returncode} and recorded no run of {result.original.name!r}"
+            )
+        return result.run
+
+    def rerun_plan(
+        self,
+        ref: str,
+        overrides: dict[str, Any] | None = None,
+        *,
+        current_code: bool = False,
+        python: str | None = None,
+    ) -> RerunPlan:
+        """What :meth:`rerun` would do, without doing it: its ``describe()`` says where and
+        what it would run, its ``notes`` how the interpreter differs from the run's, and its
+        ``execute(manager.run)`` runs it, returning the exit status and the new runs."""
+        from .rerun import plan
+
+        values = {name: _flag_text(value) for name, value in (overrides or {}).items()}
+        return plan(self.run(ref), self.config, values, current_code, python)
+
     # Building runs from records -----------------------------------------------------------
     def _stream(
         self,
@@ -449,3 +495,13 @@ def _columns(rows: list[dict[str, Any]], picked: dict[str, str] | None) -> list[
         for row in rows:
             columns.update(dict.fromkeys(row))
     return list(columns)
+
+
+def _flag_text(value: Any) -> str:
+    """A value given in Python as a command line gives it: ``true``/``false`` for a bool, the
+    items of a list or tuple separated by spaces."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return " ".join(_flag_text(v) for v in value)
+    return str(value)

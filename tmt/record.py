@@ -58,6 +58,7 @@ SIMPLE: dict[str, tuple[type, ...]] = {
     "pid_namespace": _TEXT_OR_NONE,
     "cwd": _TEXT,
     "parent": _TEXT_OR_NONE,
+    "rerun_of": _TEXT_OR_NONE,
     "snapshot": _TEXT_OR_NONE,
     "snapshot_left_out": (dict, _NONE),
     "tmt_version": _TEXT_OR_NONE,
@@ -82,6 +83,15 @@ OBJECTS: dict[str, dict[str, tuple[type, ...]]] = {
         "packages": _TEXT_OR_NONE,
     },
     "error": {"type": _TEXT_OR_NONE, "message": _TEXT_OR_NONE, "traceback": _TEXT},
+    "command": {
+        "python": (list,),
+        "script": _TEXT_OR_NONE,
+        "module": _TEXT_OR_NONE,
+        "args": (list,),
+        "source": _TEXT_OR_NONE,
+        "paths": (list,),
+        "parser": (dict, _NONE),
+    },
 }
 # Lists: items of the wrong type are dropped, the rest kept.
 LISTS: dict[str, Any] = {

@@ -20,15 +20,23 @@ from .activerun import (
     register,
     run_to_nest_in,
 )
+from .command import as_original, describe_command, note_rerun, rerun_request
 from .config import Configs
 from .duplicates import DuplicateStrategy
 from .environment import PackagesProbe, describe
-from .errors import ArgumentError, ArgumentTypeError, DuplicatedNameError, StoreError
+from .errors import (
+    ArgumentError,
+    ArgumentTypeError,
+    ConfigError,
+    DuplicatedNameError,
+    StoreError,
+)
 from .gitinfo import GitProbe
 from .liveness import machine, process_start, this_host
 from .output import RunOutput
 from .params import call_params, signature_of
 from .record import SCHEMA_VERSION, absolute_path, check_tags, stored_path
+from .runfolder import read_run
 from .series import SeriesWriter
 from .store import Store
 from .termination import hold_interrupts, release_interrupts
@@ -202,7 +210,10 @@ def start_run(
     A store that cannot take the run's folder (a full disk, a read-only store) does not stop
     the function: it runs unrecorded, with one warning saying why.
     """
-    config = Configs.load(config_path)
+    request = rerun_request()
+    config = _rerun_config(request) if request is not None else None
+    if config is None:
+        request, config = None, Configs.load(config_path)
     store = Store(config)
     enclosing = run_to_nest_in()
     parent = _parent_for(store, name, strategy) if strategy is not None else None
@@ -231,6 +242,7 @@ def start_run(
             unrecorded,
             made,
             held,
+            request,
         )
     except BaseException as exc:
         try:
@@ -262,11 +274,22 @@ def _begin(
     unrecorded: StoreError | None,
     made: list[ActiveRun],
     held: Any,
+    request: dict[str, Any] | None,
 ) -> ActiveRun:
     config = store.config
     run_dir = store.run_dir(run_id)
     inherit = enclosing if enclosing is not None and enclosing.store.root == store.root else None
-    git = None if inherit is not None or unrecorded else _git_probe(config.snapshot_source)
+    # A rerun's top-level runs run the code of the run they repeat, copied: they take its
+    # snapshot and its git facts rather than those of the copy.
+    reuse = request if inherit is None and request is not None and request["snapshot"] else None
+    probe_git = inherit is None and not unrecorded and reuse is None
+    git = _git_probe(config.snapshot_source) if probe_git else None
+    rerun_of = None
+    if request is not None and inherit is None and name == request["name"]:
+        rerun_of = request["of"]
+    command = describe_command(config.snapshot_source)
+    if request is not None:
+        command["source"] = request["source"]
     ready = made  # the run, once made, for the package list to be noted in
     packages = None
     if unrecorded is None:
@@ -292,9 +315,11 @@ def _begin(
         "pid": pid,
         "process_start": process_start(pid),
         **machine(),
-        "cwd": os.getcwd(),
+        "cwd": as_original(request, os.getcwd()) if request is not None else os.getcwd(),
         "argv": list(getattr(sys, "argv", None) or []),
+        "command": command,
         "parent": parent,
+        "rerun_of": rerun_of,
         "tags": list(tags or ()),
         "params": params or {},
         "metrics": {},
@@ -318,10 +343,15 @@ def _begin(
         activate(run)
         return run
     run.write()
+    if rerun_of is not None and request is not None:
+        note_rerun(request, run_id)
     release_interrupts(held)  # a Ctrl-C while the record was made acts now: the run is ended
     updates: dict[str, Any] = {}
     if inherit is not None:
         updates.update(_share_snapshot(inherit, config, dest))
+    elif reuse is not None:
+        updates.update(_reuse_snapshot(reuse, run, dest) or _snapshot(run, config))
+        updates["git"] = _original_git(reuse, run)
     else:
         updates.update(_snapshot(run, config))
     if git is not None:
@@ -465,6 +495,62 @@ def _share_snapshot(parent: ActiveRun, config: Configs, dest: str) -> dict[str, 
     except OSError:
         pass  # the parent warned about its link already
     return {"snapshot_left_out": parent.record.get("snapshot_left_out")}
+
+
+def _rerun_config(request: dict[str, Any]) -> Configs | None:
+    """The configuration of the store ``tmt rerun`` records into; ``None`` (with a warning) if
+    what it passed cannot be one."""
+    try:
+        return Configs(**{k: v for k, v in request["config"].items() if v is not None})
+    except (ConfigError, ArgumentTypeError) as exc:
+        warnings.warn(f"tmt: the store tmt rerun named cannot be used ({exc})", stacklevel=4)
+        return None
+
+
+def _reuse_snapshot(request: dict[str, Any], run: ActiveRun, dest: str) -> dict[str, Any] | None:
+    """Link the run to the snapshot tree of the run it repeats: the same code, one symlink.
+    ``None`` if that tree is not in this store's snapshots (a snapshot is taken instead)."""
+    from .snapshot import point_last_link
+
+    config = run.store.config
+    original = str(request["snapshot"])
+    trees = os.path.realpath(os.path.join(config.snapshot_target, ".trees"))
+    try:
+        tree = os.path.realpath(os.path.join(os.path.dirname(original), os.readlink(original)))
+        if os.path.dirname(tree) != trees or not os.path.isdir(tree):
+            return None
+        os.symlink(os.path.join(".trees", os.path.basename(tree)), dest)
+    except OSError:
+        return None
+    try:
+        point_last_link(config.last_snapshot_link, dest)
+    except OSError:
+        pass
+    record = read_run(run.store.run_dir(request["of"]), request["of"]) or {}
+    return {"snapshot_left_out": record.get("snapshot_left_out")}
+
+
+def _original_git(request: dict[str, Any], run: ActiveRun) -> dict[str, Any] | None:
+    """The git facts of the run a rerun repeats, with a copy of its uncommitted diff."""
+    import shutil
+
+    from .gitinfo import DIFF_FILE
+
+    original_dir = run.store.run_dir(request["of"])
+    git = (read_run(original_dir, request["of"]) or {}).get("git")
+    if not isinstance(git, dict):
+        return None
+    git = dict(git)
+    if git.get("diff"):
+        try:
+            shutil.copyfile(
+                os.path.join(original_dir, git["diff"]),
+                os.path.join(run.store.run_dir(run.id), DIFF_FILE),
+            )
+            git["diff"] = DIFF_FILE
+        except OSError:
+            git["diff"] = None
+    return git
 
 
 def _git_probe(source: str) -> GitProbe | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from . import display
 from .cells import flatten
+from .command import command_line, why_not
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,6 +95,8 @@ def _summary(entry: Entry) -> list[str]:
     lines.append(f"started {display.when(entry.start_time)}{ended}{took} on {p(entry.host or '?')}")
     if entry.parent:
         lines.append(f"child of {p(entry.parent)}")
+    if entry.rerun_of:
+        lines.append(f"rerun of {p(entry.rerun_of)}")
     return lines
 
 
@@ -136,9 +139,27 @@ def _environment(entry: Entry) -> list[tuple[str, str]]:
             ("user", p(env.get("user") or "?")),
             ("packages", f"{len(entry.packages())} installed"),
         ]
-    if entry.argv:
+    record = entry.to_dict()
+    typed = command_line(record)
+    if typed is not None:
+        rows.append(("command", p(typed)))
+        rows.append(("folder", p(entry.cwd or "?")))
+    elif entry.argv:
         rows.append(("command", p(" ".join(entry.argv))))
+    if "command" in record:  # recorded by a tmt that knows how to run it again
+        again = rerun_command(entry)
+        rows.append(("rerun", p(again or f"not possible: {cannot_rerun(entry)}")))
     return rows
+
+
+def rerun_command(entry: Entry) -> str | None:
+    """The command that runs ``entry`` again (see ``tmt rerun``); ``None`` if it cannot be."""
+    return f"tmt rerun {entry.id}" if cannot_rerun(entry) is None else None
+
+
+def cannot_rerun(entry: Entry) -> str | None:
+    """Why ``entry`` cannot be run again (recorded in a notebook, say), or ``None``."""
+    return why_not(entry.to_dict())
 
 
 def _output(entry: Entry) -> list[Section]:

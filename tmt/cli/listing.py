@@ -148,6 +148,7 @@ def run_json(entry: Entry) -> dict[str, Any]:
         "tags": entry.tags,
         "note": entry.note,
         "parent": entry.parent,
+        "rerun_of": entry.rerun_of,
         "params": record.get("params") or {},
         "metrics": record.get("metrics") or {},
         "series": record.get("series") or [],

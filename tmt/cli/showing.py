@@ -71,6 +71,8 @@ def show(args: argparse.Namespace, console: Console) -> int:
             host=e.host,
             pid=e.pid,
             argv=e.argv,
+            cwd=e.cwd,
+            command=e.command,
             run_dir=e.run_dir,
         )
         console.print(json_text(data, indent=2))

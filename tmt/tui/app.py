@@ -9,6 +9,7 @@ import sys
 import urwid
 
 from ..display import STATUS_COLOURS, printable
+from ..report import cannot_rerun, rerun_command
 from .keys import MOVES, command
 from .views import (
     CompareView,
@@ -67,7 +68,7 @@ class App:
             urwid.connect_signal(self.runs, "open", lambda _, e: self._push(self._detail(e)))
             urwid.connect_signal(self.runs, "compare", lambda _, es: self._push(CompareView(es)))
             urwid.connect_signal(self.runs, "diff", lambda _, pair: self._push(DiffView(*pair)))
-            urwid.connect_signal(self.runs, "copy", lambda _, e: self.copy(e))
+            urwid.connect_signal(self.runs, "copy", lambda _, asked: self.copy(*asked))
             urwid.connect_signal(self.runs, "reload", lambda _: self.reload("reloaded"))
         else:
             self.runs = None
@@ -131,7 +132,7 @@ class App:
     # Screens ----------------------------------------------------------------------------------
     def _detail(self, entry: Entry) -> DetailView:
         view = DetailView(entry)
-        urwid.connect_signal(view, "copy", lambda _, e: self.copy(e))
+        urwid.connect_signal(view, "copy", lambda _, asked: self.copy(*asked))
         return view
 
     def _push(self, view: urwid.Widget) -> None:
@@ -170,23 +171,31 @@ class App:
         loop.set_alarm_in(REFRESH_SECONDS, self._tick)
 
     # The clipboard ----------------------------------------------------------------------------
-    def copy(self, entry: object) -> None:
-        """Copy the run's snapshot path with the terminal's OSC 52 escape, which works over SSH
-        and needs no clipboard program; where nothing can take it, the path is still shown."""
-        snapshot = getattr(entry, "snapshot_path", None)
-        path = snapshot or getattr(entry, "run_dir", None) or ""
-        what = "snapshot path" if snapshot else "run folder"
+    def copy(self, entry: Entry, what: str = "COPY") -> None:
+        """Copy the command that reruns the run (``COPY``) or its snapshot path
+        (``COPY_PATH``) with the terminal's OSC 52 escape, which works over SSH and needs no
+        clipboard program; where nothing can take it, the text is still shown."""
         # Said where it can be read: the screen in front, else the list's status line.
         status = getattr(self.view, "set_status", None) or (lambda message: None)
-        if not path:
-            status("this run has no snapshot path to copy")
-            return
-        sequence = "\033]52;c;" + base64.b64encode(path.encode()).decode() + "\a"
+        if what == "COPY":
+            text = rerun_command(entry)
+            if text is None:
+                status(f"run {entry.id} cannot be run again: {cannot_rerun(entry)}")
+                return
+            said = "rerun command"
+        else:
+            snapshot = entry.snapshot_path
+            text = snapshot or entry.run_dir or ""
+            said = "snapshot path" if snapshot else "run folder"
+            if not text:
+                status("this run has no snapshot path to copy")
+                return
+        sequence = "\033]52;c;" + base64.b64encode(text.encode()).decode() + "\a"
         try:
             out = getattr(self.loop.screen, "_term_output_file", None) if self.loop else None
             stream = out or sys.stdout
             stream.write(sequence)
             stream.flush()
-            status(f"copied the {what} {printable(path)} (through the terminal, OSC 52)")
+            status(f"copied the {said} {printable(text)} (through the terminal, OSC 52)")
         except (OSError, ValueError, AttributeError):
-            status(f"no clipboard here; the {what} is {printable(path)}")
+            status(f"no clipboard here; the {said} is {printable(text)}")

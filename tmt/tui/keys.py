@@ -36,7 +36,8 @@ KEY_BINDINGS: dict[str, Binding] = {
         ("d",), "code diff of two marked runs (or a run and the one before it of the same name)"
     ),
     "RELOAD": Binding(("r",), "reload (the list also refreshes while runs run)"),
-    "COPY": Binding(("y",), "copy the run's snapshot path (terminal clipboard, OSC 52)"),
+    "COPY": Binding(("y",), "copy the command that runs the run again (tmt rerun ID)"),
+    "COPY_PATH": Binding(("Y",), "copy the run's snapshot path"),
     "DOWN": Binding(("j", "down"), "down (also PgDn, the mouse wheel)"),
     "UP": Binding(("k", "up"), "up (also PgUp, the mouse wheel)"),
     "TOP": Binding(("home",), "first row"),

@@ -110,8 +110,8 @@ class RunsView(urwid.WidgetWrap):
                 self._emit("diff", (*pair, note))
         elif name == "RELOAD":
             self._emit("reload")
-        elif name == "COPY" and entry is not None:
-            self._emit("copy", entry)
+        elif name in ("COPY", "COPY_PATH") and entry is not None:
+            self._emit("copy", (entry, name))
         else:
             return False
         return True
@@ -287,7 +287,9 @@ class DetailView(urwid.WidgetWrap):
             body.append(urwid.Text(("status:failed", f"error: {report.error}")))
         for section in report.sections:
             body += _section(section)
-        self.footer = f"run {report.id}  |  y copies the snapshot path  |  Esc back"
+        self.footer = (
+            f"run {report.id}  |  y copies its rerun command, Y its snapshot path  |  Esc back"
+        )
         super().__init__(_scroll(body, self.footer))
 
     def set_status(self, message: str | None = None) -> None:
@@ -296,8 +298,8 @@ class DetailView(urwid.WidgetWrap):
         self._w.footer.original_widget.set_text(text)
 
     def handle(self, name: str) -> bool:
-        if name == "COPY":
-            self._emit("copy", self.entry)
+        if name in ("COPY", "COPY_PATH"):
+            self._emit("copy", (self.entry, name))
             return True
         return False
 
