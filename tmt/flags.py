@@ -16,7 +16,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+(e[-+]?\d+)?$", re.IGNORECASE)  # argparse's, and 1e-3
+_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$", re.IGNORECASE)  # -1, -.5, -1e-3
 _TRUE = ("true", "yes", "on", "1")
 _FALSE = ("false", "no", "off", "0")
 
@@ -39,7 +39,8 @@ class Option:
     @property
     def shown(self) -> str:
         """The flag as a person would write it: its longest spelling."""
-        return max((f for f in self.flags if not f.startswith("--no-")), key=len, default="")
+        positive = [f for f in self.flags if not f.startswith("--no-")]
+        return max(positive or self.flags, key=len)
 
     def matches(self, name: str) -> bool:
         wanted = key(name)
@@ -131,10 +132,9 @@ def _replace(args: list[str], option: Option, value: str) -> list[str]:
             break
         name, eq, _ = arg.partition("=")
         if name in option.flags and is_flag(name):
-            at = len(out) if at is None else at
-            joined = bool(eq)
             taken = 0 if eq else _taken(args, i + 1, option.values)
-            bare = not eq and taken == 0
+            if at is None:  # the new value is given as the first was
+                at, joined, bare = len(out), bool(eq), not eq and taken == 0
             i += 1 + taken
             continue
         out.append(arg)
