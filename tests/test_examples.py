@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -42,3 +43,29 @@ def test_quickstart_shows_the_runs_it_recorded(tmp_path: Path) -> None:
     ).stdout
     assert out.count("logistic_regression   finished") == 3
     assert "best run:" in out and "code snapshot:" in out
+
+
+def test_rerun_reproduces_the_example_after_its_code_changed(tmp_path: Path) -> None:
+    """The README's tmt rerun walk-through, step by step."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    script = tmp_path / "rerun.py"
+    script.write_text((REPO / "examples" / "rerun.py").read_text())
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, *argv], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    first = run("rerun.py", "--lr", "0.1")
+    assert first.returncode == 0, first.stderr
+    script.write_text(script.read_text().replace("w = b = 0.0", "w = b = 1.0"))
+    check = run("-m", "tmt", "rerun", "last", "--check")
+    assert check.returncode == 0, check.stderr
+    assert "all 3 metrics reproduced (exactly)" in check.stderr
+    assert check.stdout.splitlines()[0] == first.stdout.splitlines()[0]  # its own output
+    current = run("-m", "tmt", "rerun", "last", "--current-code", "--check")
+    assert current.returncode == 1 and "differs" in current.stdout
+    assert run("-m", "tmt", "rerun", "last", "lr=0.2").returncode == 0
+    shown = json.loads(run("-m", "tmt", "show", "last", "--json").stdout)
+    assert shown["command"]["args"] == ["--lr", "0.2"]
+    assert shown["params"]["args"]["lr"] == 0.2 and shown["rerun_of"] is not None
