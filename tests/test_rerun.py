@@ -254,6 +254,30 @@ class TestDryRun:
         assert done.stdout.splitlines()[0] == f"folder:  {recorded}"
 
 
+class TestEnvironmentNotes:
+    def test_one_line_says_what_differs(self, recorded: Path, env: dict) -> None:
+        """The run's Python and packages against the interpreter's, before it runs."""
+        path = next((recorded / ".tmt" / "runs").glob("*/run.json"))
+        record = json.loads(path.read_text())
+        record["environment"]["python"] = "3.0.1"
+        path.write_text(json.dumps(record))
+        listing = recorded / ".tmt" / record["environment"]["packages"]
+        packages = json.loads(listing.read_text())
+        name = next(iter(packages["packages"]))
+        packages["packages"][name] = "0.0.0.old"
+        packages["packages"]["gone-package"] = "1.0"
+        listing.write_text(json.dumps(packages))
+        (recorded / ".tmt" / "changes.log").write_text(f"{record['id']}\n")
+        done = tmt(recorded, env, "rerun", "last", "--dry-run")
+        (note,) = [line for line in done.stderr.splitlines() if "note:" in line]
+        assert note.startswith(f"tmt rerun: note: Python {sys.version.split()[0]} here, 3.0.1 ")
+        assert f"packages differ: {name} " in note and "(was 0.0.0.old)" in note
+        assert "gone-package not installed (was 1.0)" in note
+
+    def test_none_when_the_same(self, recorded: Path, env: dict) -> None:
+        assert "note:" not in tmt(recorded, env, "rerun", "last", "--dry-run").stderr
+
+
 class TestCannotRerun:
     """What cannot be run again says why, in one line, and runs nothing."""
 
