@@ -191,3 +191,52 @@ class TestReadingItBack:
         python(project, "train.py")
         text = next((project / ".tmt" / "runs").glob("*/run.json")).read_text()
         assert json.loads(text)["command"]["args"] == []
+
+
+class TestTheWordFromTmtRerun:
+    """TMT_RERUN, as tmt rerun sets it for the runs of the command it starts: anything else
+    there is ignored with a warning, and writes nowhere."""
+
+    def record(self, project: Path, value: str) -> subprocess.CompletedProcess:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "TMT_RERUN": value}
+        code = "from tmt import tmt_recorder\ntmt_recorder(name='n')(lambda: {'a': 1})()\n"
+        (project / "t.py").write_text(code)
+        return subprocess.run(
+            [sys.executable, "t.py"], cwd=project, env=env, capture_output=True, text=True
+        )
+
+    def test_not_json(self, project: Path) -> None:
+        done = self.record(project, "{not json")
+        assert "t.py:2: UserWarning: tmt: TMT_RERUN is not what tmt rerun sets" in done.stderr
+        assert [r["rerun_of"] for r in records(project)] == [None]
+
+    def test_a_store_that_cannot_be(self, project: Path) -> None:
+        word = {
+            "of": "x",
+            "name": "n",
+            "source": str(project),
+            "receipt": "r",
+            "config": {"tmt_dir": 5},
+            "scratch": None,
+            "snapshot": None,
+        }
+        done = self.record(project, json.dumps(word))
+        assert "the store tmt rerun named cannot be used" in done.stderr
+        assert len(records(project)) == 1
+
+    def test_only_a_list_of_runs_is_written_to(self, project: Path, tmp_path: Path) -> None:
+        victim = tmp_path / "victim.txt"
+        victim.write_text("keep\n")
+        word = {
+            "of": "x",
+            "name": "n",
+            "source": str(project),
+            "receipt": str(victim),
+            "config": {"tmt_dir": str(tmp_path / "store")},
+            "scratch": None,
+            "snapshot": None,
+        }
+        assert self.record(project, json.dumps(word)).returncode == 0
+        assert victim.read_text() == "keep\n"
+        (record,) = records(tmp_path, "store")
+        assert record["rerun_of"] == "x"

@@ -316,15 +316,41 @@ class TestCannotRerun:
         done = tmt(recorded, env, "rerun", "last", "--python", "false")
         assert done.returncode == 1 and "not a Python interpreter that runs" in done.stderr
 
-    def test_a_crafted_command(self, recorded: Path, env: dict) -> None:
+    @pytest.mark.parametrize(
+        ("field", "value", "said"),
+        [
+            ("args", ["--lr", 5], "its record's command.args is not a list of strings"),
+            ("python", ["-c", "print('owned')"], "command.python holds more than options"),
+            ("python", ["-u", "-m", "os"], "command.python holds more than options"),
+            ("module", "os; print(1)", "its record's command.module is no module name"),
+            ("script", "../../../../../../../etc/hostname", "command.script leaves its project"),
+            ("script", "a/../../x.py", "command.script leaves its project"),
+            ("source", "relative", "its record does not say where its code was"),
+        ],
+    )
+    def test_a_crafted_command(
+        self, recorded: Path, env: dict, field: str, value: object, said: str
+    ) -> None:
         path = next((recorded / ".tmt" / "runs").glob("*/run.json"))
         record = json.loads(path.read_text())
-        record["command"]["args"] = ["--lr", 5]
+        record["command"][field] = value
         path.write_text(json.dumps(record))
         (recorded / ".tmt" / "changes.log").write_text(f"{record['id']}\n")
         done = tmt(recorded, env, "rerun", "last")
-        assert done.returncode == 1
-        assert "its record's command.args is not a list of strings" in done.stderr
+        assert done.returncode == 1 and said in done.stderr
+        assert done.stderr.count("\n") == 1 and "owned" not in done.stdout
+
+    def test_started_outside_what_the_snapshot_copies(self, project: Path, env: dict) -> None:
+        (project / ".tmt").mkdir()
+        (project / ".tmt" / "config.json").write_text('{"snapshot_source": "src"}')
+        (project / "src").mkdir()
+        (project / "src" / "train.py").write_text(TRAIN)
+        run(project, env, sys.executable, "src/train.py")
+        done = tmt(project, env, "rerun", "last")
+        assert done.returncode == 1 and "outside the folder its snapshot copies" in done.stderr
+        done = tmt(project, env, "rerun", "last", "--current-code")
+        assert done.returncode == 0, done.stderr
+        assert f"{sys.executable} src/train.py" in done.stderr
 
     def test_a_rerun_that_records_nothing(self, recorded: Path, env: dict, monkeypatch) -> None:
         monkeypatch.setenv("PYTHONPATH", str(REPO))

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import stat
 import sys
 
 TYPE_CHECKING = False
@@ -240,8 +241,8 @@ def _strings(value: Any) -> list[str]:
 # The word from tmt rerun ----------------------------------------------------------------------
 def rerun_request() -> dict[str, Any] | None:
     """What ``tmt rerun`` asked of the runs this process records, or ``None`` if this process
-    was not started by it. A value of :data:`RERUN_ENV` that tmt did not write is ignored
-    (with a warning): the run is recorded as usual."""
+    was not started by it. Raises ``ValueError`` for a value of :data:`RERUN_ENV` that tmt
+    did not write."""
     text = os.environ.get(RERUN_ENV)
     if not text:
         return None
@@ -256,10 +257,7 @@ def rerun_request() -> dict[str, Any] | None:
     except ValueError:
         valid = False
     if not valid:
-        import warnings
-
-        warnings.warn(f"tmt: {RERUN_ENV} is not what tmt rerun sets; ignored", stacklevel=2)
-        return None
+        raise ValueError(f"tmt: {RERUN_ENV} is not what tmt rerun sets; ignored")
     return dict(request)
 
 
@@ -278,13 +276,19 @@ def as_original(request: dict[str, Any], path: str) -> str:
 
 def note_rerun(request: dict[str, Any], run_id: str) -> None:
     """Tell ``tmt rerun`` the id of a run that repeats the one it reruns. Its list is a file
-    it made; once that is gone (``tmt rerun`` was killed), there is no one to tell."""
+    it made; once that is gone (``tmt rerun`` was killed), there is no one to tell. Only
+    such a list is ever written to, whatever the environment names."""
+    receipt = str(request["receipt"])
+    folder = os.path.basename(os.path.dirname(receipt))
+    if os.path.basename(receipt) != "runs" or not folder.startswith("tmt-rerun-"):
+        return
     try:
-        fd = os.open(request["receipt"], os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW)
+        fd = os.open(receipt, os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
         return
     try:
-        os.write(fd, f"{run_id}\n".encode())
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            os.write(fd, f"{run_id}\n".encode())
     except OSError:
         pass
     finally:

@@ -36,7 +36,7 @@ from .liveness import machine, process_start, this_host
 from .output import RunOutput
 from .params import call_params, signature_of
 from .record import SCHEMA_VERSION, absolute_path, check_tags, stored_path
-from .runfolder import read_run
+from .runfolder import read_run, warn
 from .series import SeriesWriter
 from .store import Store
 from .termination import hold_interrupts, release_interrupts
@@ -210,7 +210,11 @@ def start_run(
     A store that cannot take the run's folder (a full disk, a read-only store) does not stop
     the function: it runs unrecorded, with one warning saying why.
     """
-    request = rerun_request()
+    try:
+        request = rerun_request()
+    except ValueError as exc:
+        request = None
+        warn(str(exc))
     config = _rerun_config(request) if request is not None else None
     if config is None:
         request, config = None, Configs.load(config_path)
@@ -503,7 +507,7 @@ def _rerun_config(request: dict[str, Any]) -> Configs | None:
     try:
         return Configs(**{k: v for k, v in request["config"].items() if v is not None})
     except (ConfigError, ArgumentTypeError) as exc:
-        warnings.warn(f"tmt: the store tmt rerun named cannot be used ({exc})", stacklevel=4)
+        warn(f"tmt: the store tmt rerun named cannot be used ({exc}); recorded as usual")
         return None
 
 

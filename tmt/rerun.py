@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -21,7 +22,7 @@ import sys
 import tempfile
 
 from . import flags
-from .command import RERUN_ENV, command_line, why_not
+from .command import RERUN_ENV, command_line, split_python_command, why_not
 from .errors import RerunError
 from .jsonvalue import flatten
 
@@ -42,6 +43,7 @@ _PROBE = (
     "print(json.dumps({'python': platform.python_version(), 'tmt': tmt, 'packages': found}))\n"
 )
 _PROBE_TIMEOUT = 120.0
+_MODULE = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\Z")
 _NAMED_DIFFERENCES = 3  # packages named in the note about them; the others are counted
 
 
@@ -199,9 +201,16 @@ def plan(
             )
     base = source if current_code or snapshot is None else snapshot
     interpreter = _interpreter(python)
-    words = [interpreter, *_options(_strings(command.get("python"), original.id, "python"))]
+    options = _strings(command.get("python"), original.id, "python")
+    if split_python_command(["python", *options, "x.py"]) != (options, "script", "x.py", []):
+        raise RerunError(f"run {original.id}: its record's command.python holds more than options")
+    words = [interpreter, *_options(options)]
     script = command.get("script")
     module = command.get("module")
+    if isinstance(module, str) and not _MODULE.match(module):
+        raise RerunError(f"run {original.id}: its record's command.module is no module name")
+    if isinstance(script, str) and not os.path.isabs(script) and not _inside(script):
+        raise RerunError(f"run {original.id}: its record's command.script leaves its project")
     if isinstance(script, str) and os.path.isabs(script):
         if not os.path.exists(script):
             raise RerunError(f"run {original.id}: its program {script} is gone")
@@ -213,7 +222,8 @@ def plan(
     if isinstance(module, str) and module:
         words += ["-m", module]
     elif isinstance(script, str):
-        words.append(script if os.path.isabs(script) else os.path.relpath(script, folder))
+        here = os.path.join(source, folder)
+        words.append(script if os.path.isabs(script) else _relative(source, script, here))
     paths = [p for p in _strings(command.get("paths"), original.id, "paths") if _inside(p)]
     notes += environment_notes(original, python)
     return RerunPlan(original, config, words + args, folder, paths, current_code, notes)
@@ -252,7 +262,9 @@ def _options(options: list[str]) -> list[str]:
 
 
 def _inside(path: str) -> bool:
-    return not os.path.isabs(path) and path != ".." and not path.startswith("../")
+    """Whether a relative path stays in the folder it is relative to."""
+    path = os.path.normpath(path)
+    return not os.path.isabs(path) and path != ".." and not path.startswith(".." + os.sep)
 
 
 def _strings(value: Any, run_id: str, key: str) -> list[str]:
@@ -442,3 +454,8 @@ def _same(a: Any, b: Any, rtol: float) -> bool:
 def shown_command(entry: Entry) -> str | None:
     """The command of ``entry`` as typed in the folder it ran in, or ``None``."""
     return command_line(entry.to_dict())
+
+
+def _relative(source: str, script: str, folder: str) -> str:
+    """``script`` (relative to ``source``) as a path from ``folder``."""
+    return os.path.relpath(os.path.join(source, script), folder)
