@@ -191,6 +191,21 @@ class TestRerun:
         assert tmt(project, installed, "rerun", "last", "--current-code").returncode == 0
         assert newest(project)["metrics"] == {"v": 2}
 
+    def test_a_command_that_records_several_runs(self, project: Path, env: dict) -> None:
+        (project / "train.py").write_text(
+            "from tmt import tmt_recorder\n"
+            "main = tmt_recorder(name='main')(lambda seed: {'s': seed})\n"
+            "other = tmt_recorder(name='other')(lambda: {'o': 1})\n"
+            "main(1); main(2); other()\n"
+        )
+        run(project, env, sys.executable, "train.py")
+        second = next(r for r in records(project) if r["params"] == {"seed": 2})
+        done = tmt(project, env, "rerun", second["id"], "--check")
+        assert done.returncode == 0, done.stdout + done.stderr  # the run called as it was
+        again = [r for r in records(project) if r["rerun_of"] == second["id"]]
+        assert sorted(r["params"]["seed"] for r in again) == [1, 2]
+        assert len(records(project)) == 6  # the whole command ran: "other" too, not marked
+
 
 class TestOverrides:
     """NAME=VALUE replaces a flag's value, or adds a flag the run's parser has."""

@@ -130,13 +130,16 @@ class RerunPlan:
 
 class RerunResult:
     """How a rerun went: the command's exit status (negative: killed by that signal), and
-    the runs it recorded of the run's experiment (``run``: the first, or ``None``)."""
+    the runs it recorded of the run's experiment. ``run`` is the one that repeats the run:
+    of a command that recorded several, the first called as the run was (with equal
+    parameters), else the first; ``None`` if it recorded none."""
 
     def __init__(self, original: Entry, returncode: int, runs: list[Entry]) -> None:
         self.original = original
         self.returncode = returncode
         self.runs = runs
-        self.run = runs[0] if runs else None
+        same = [r for r in runs if r.params == original.params]
+        self.run: Entry | None = (same or runs)[0] if runs else None
 
     def check(self, rtol: float = 0.0) -> list[tuple[str, Any, Any, bool]]:
         """The metrics of the original run and of the new one side by side, as ``(name,
