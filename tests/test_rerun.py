@@ -375,7 +375,12 @@ class TestCannotRerun:
 
 
 class TestSignals:
-    def test_interrupted(self, project: Path, env: dict) -> None:
+    """A rerun stopped stops its command, whose run says how; the copy of the code goes."""
+
+    @pytest.fixture
+    def rerunning(self, project: Path, env: dict):
+        """Start ``tmt rerun`` of a slow run (as ``Popen`` keywords say) and return it once
+        its command is in the recorded function."""
         (project / "train.py").write_text(
             "import os, time, pathlib\nfrom tmt import tmt_recorder\n"
             "@tmt_recorder(name='slow')\n"
@@ -384,21 +389,30 @@ class TestSignals:
             "    time.sleep(60 if os.environ.get('SLOW') else 0)\n"
             "f()\n"
         )
-        env["MARK"] = str(project / "started")  # the rerun runs in a copy: a path outside
+        started = project / "started"
+        env["MARK"] = str(started)  # the rerun runs in a copy: a path outside it
         run(project, env, sys.executable, "train.py")
-        (project / "started").unlink()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tmt", "rerun", "last"],
-            cwd=project,
-            env={**env, "SLOW": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            start_new_session=True,  # no terminal: tmt rerun passes the Ctrl-C on
-        )
-        deadline = time.monotonic() + 60
-        while not (project / "started").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert (project / "started").exists(), "the rerun never started"
+        started.unlink()
+
+        def start(**kwargs) -> subprocess.Popen:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "tmt", "rerun", "last"],
+                cwd=project,
+                env={**env, "SLOW": "1"},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                **kwargs,
+            )
+            deadline = time.monotonic() + 60
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert started.exists(), "the rerun never started"
+            return process
+
+        return start
+
+    def test_interrupted(self, rerunning, project: Path, env: dict) -> None:
+        process = rerunning(start_new_session=True)  # no terminal: tmt passes Ctrl-C on
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=60)
         assert process.returncode == 130
@@ -406,29 +420,8 @@ class TestSignals:
         assert rerun["status"] == "interrupted" and rerun["rerun_of"] is not None
         assert scratch_left(env) == []
 
-    def test_terminated(self, project: Path, env: dict) -> None:
-        (project / "train.py").write_text(
-            "import os, time, pathlib\nfrom tmt import tmt_recorder\n"
-            "@tmt_recorder(name='slow')\n"
-            "def f():\n"
-            "    pathlib.Path(os.environ['MARK']).touch()\n"
-            "    time.sleep(60 if os.environ.get('SLOW') else 0)\n"
-            "f()\n"
-        )
-        env["MARK"] = str(project / "started")  # the rerun runs in a copy: a path outside
-        run(project, env, sys.executable, "train.py")
-        (project / "started").unlink()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "tmt", "rerun", "last"],
-            cwd=project,
-            env={**env, "SLOW": "1"},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 60
-        while not (project / "started").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert (project / "started").exists(), "the rerun never started"
+    def test_terminated(self, rerunning, project: Path, env: dict) -> None:
+        process = rerunning()
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
         assert process.returncode == 128 + signal.SIGTERM
