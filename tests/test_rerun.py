@@ -104,6 +104,26 @@ class TestRerun:
         assert os.readlink(snapshots / first["id"]) == os.readlink(snapshots / second["id"])
         assert os.readlink(snapshots / "last") == second["id"]
 
+    def test_the_git_facts_are_the_runs(self, project: Path, env: dict) -> None:
+        (project / "train.py").write_text(TRAIN)
+        for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "one"]):
+            git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command]
+            subprocess.run(git, cwd=project, check=True)
+        (project / "train.py").write_text(TRAIN + "# uncommitted\n")
+        run(project, env, sys.executable, "train.py")
+        subprocess.run(
+            ["git", "commit", "-qam", "two", "--author", "t <t@t>"],
+            cwd=project,
+            env={**env, "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"},
+            check=True,
+        )
+        assert tmt(project, env, "rerun", "last").returncode == 0
+        first, second = sorted(records(project), key=lambda r: r["start_time"])
+        assert second["git"] == first["git"] and first["git"]["dirty"] is True
+        runs = project / ".tmt" / "runs"
+        diff = (runs / second["id"] / "git.diff").read_text()
+        assert diff == (runs / first["id"] / "git.diff").read_text() and "+# uncommitted" in diff
+
     def test_the_current_code(self, recorded: Path, env: dict) -> None:
         done = tmt(recorded, env, "rerun", "last", "--current-code", "--check")
         assert done.returncode == 1

@@ -354,8 +354,7 @@ def _begin(
     if inherit is not None:
         updates.update(_share_snapshot(inherit, config, dest))
     elif reuse is not None:
-        updates.update(_reuse_snapshot(reuse, run, dest) or _snapshot(run, config))
-        updates["git"] = _original_git(reuse, run)
+        updates.update(_repeat(reuse, run, dest))
     else:
         updates.update(_snapshot(run, config))
     if git is not None:
@@ -511,13 +510,40 @@ def _rerun_config(request: dict[str, Any]) -> Configs | None:
         return None
 
 
-def _reuse_snapshot(request: dict[str, Any], run: ActiveRun, dest: str) -> dict[str, Any] | None:
-    """Link the run to the snapshot tree of the run it repeats: the same code, one symlink.
-    ``None`` if that tree is not in this store's snapshots (a snapshot is taken instead)."""
+def _repeat(request: dict[str, Any], run: ActiveRun, dest: str) -> dict[str, Any]:
+    """What a rerun's run takes from the run it repeats, whose code it runs: its snapshot
+    tree (one symlink; a snapshot of the copy if that tree is not in this store), and its
+    git facts, with a copy of the uncommitted diff."""
+    original_dir = run.store.run_dir(request["of"])
+    original = read_run(original_dir, request["of"]) or {}
+    updates = _link_tree(str(request["snapshot"]), run.store.config, dest)
+    if updates is None:
+        updates = _snapshot(run, run.store.config)
+    else:
+        updates["snapshot_left_out"] = original.get("snapshot_left_out")
+    git = original.get("git")
+    updates["git"] = dict(git) if isinstance(git, dict) else None
+    if git and git.get("diff"):
+        import shutil
+
+        from .gitinfo import DIFF_FILE
+
+        try:
+            shutil.copyfile(
+                os.path.join(original_dir, git["diff"]),
+                os.path.join(run.store.run_dir(run.id), DIFF_FILE),
+            )
+            updates["git"]["diff"] = DIFF_FILE
+        except OSError:
+            updates["git"]["diff"] = None
+    return updates
+
+
+def _link_tree(original: str, config: Configs, dest: str) -> dict[str, Any] | None:
+    """Make ``dest`` a link to the tree the snapshot ``original`` links to; ``None`` if that
+    tree is not among this store's."""
     from .snapshot import point_last_link
 
-    config = run.store.config
-    original = str(request["snapshot"])
     trees = os.path.realpath(os.path.join(config.snapshot_target, ".trees"))
     try:
         tree = os.path.realpath(os.path.join(os.path.dirname(original), os.readlink(original)))
@@ -530,31 +556,7 @@ def _reuse_snapshot(request: dict[str, Any], run: ActiveRun, dest: str) -> dict[
         point_last_link(config.last_snapshot_link, dest)
     except OSError:
         pass
-    record = read_run(run.store.run_dir(request["of"]), request["of"]) or {}
-    return {"snapshot_left_out": record.get("snapshot_left_out")}
-
-
-def _original_git(request: dict[str, Any], run: ActiveRun) -> dict[str, Any] | None:
-    """The git facts of the run a rerun repeats, with a copy of its uncommitted diff."""
-    import shutil
-
-    from .gitinfo import DIFF_FILE
-
-    original_dir = run.store.run_dir(request["of"])
-    git = (read_run(original_dir, request["of"]) or {}).get("git")
-    if not isinstance(git, dict):
-        return None
-    git = dict(git)
-    if git.get("diff"):
-        try:
-            shutil.copyfile(
-                os.path.join(original_dir, git["diff"]),
-                os.path.join(run.store.run_dir(run.id), DIFF_FILE),
-            )
-            git["diff"] = DIFF_FILE
-        except OSError:
-            git["diff"] = None
-    return git
+    return {}
 
 
 def _git_probe(source: str) -> GitProbe | None:

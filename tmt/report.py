@@ -147,8 +147,9 @@ def _environment(entry: Entry) -> list[tuple[str, str]]:
     elif entry.argv:
         rows.append(("command", p(" ".join(entry.argv))))
     if "command" in record:  # recorded by a tmt that knows how to run it again
-        again = rerun_command(entry)
-        rows.append(("rerun", p(again or f"not possible: {cannot_rerun(entry)}")))
+        reason = why_not(record)
+        again = f"tmt rerun {entry.id}" if reason is None else f"not possible: {reason}"
+        rows.append(("rerun", p(again)))
     return rows
 
 
