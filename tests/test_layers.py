@@ -44,6 +44,7 @@ LAYERS: dict[str, set[str]] = {
         "treediff",
         "environment",
         "config",
+        "sweepconfig",
     },
     "reading": {
         "entry",
