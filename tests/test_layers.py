@@ -56,9 +56,10 @@ LAYERS: dict[str, set[str]] = {
         "report",
         "maintenance",
         "rerun",
+        "sweep",
         "manager",
     },
-    "recording": {"activerun", "output", "series", "results", "params", "recorder"},
+    "recording": {"activerun", "output", "series", "results", "params", "recorder", "trial"},
 }
 ORDER = {"base": 0, "storage": 1, "reading": 2, "recording": 2}
 #: What the command line and the terminal app may import from the core.

@@ -78,7 +78,7 @@ import warnings
 from contextvars import ContextVar
 
 from . import output, termination
-from .errors import NotInRunError
+from .errors import EarlyStopped, NotInRunError
 from .jsonvalue import to_json
 from .liveness import HEARTBEAT_INTERVAL
 from .record import stored_path
@@ -286,6 +286,8 @@ class ActiveRun(Run):
         status = "failed"
         if isinstance(exc, KeyboardInterrupt) or type(exc).__name__ == "CancelledError":
             status = "interrupted"
+        elif isinstance(exc, EarlyStopped):
+            status = "pruned"
         error = _exception_error(exc)
         if self.stop_signal is not None:
             status = "terminated"

@@ -66,6 +66,16 @@ class ReadOnlyRunError(TmtError, ValueError):
     """A run of a tmt 0.1.x database, which tmt only reads, was asked to change."""
 
 
+class EarlyStopped(TmtError):
+    """Stops a run early: ``tmt_log`` raises it in a sweep's trial when the sweep's pruner
+    decides the trial will not catch up, and code may raise it itself. The run is recorded
+    as ``pruned``; ``step`` is the step it stopped at, if known."""
+
+    def __init__(self, message: str = "stopped early", step: int | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+
+
 class RerunError(TmtError):
     """A run cannot be run again (``tmt rerun``): it has no script, no code snapshot, or the
     command it started recorded no run; the message says which."""

@@ -83,6 +83,7 @@ OBJECTS: dict[str, dict[str, tuple[type, ...]]] = {
         "packages": _TEXT_OR_NONE,
     },
     "error": {"type": _TEXT_OR_NONE, "message": _TEXT_OR_NONE, "traceback": _TEXT},
+    "sweep": {"id": _TEXT, "trial": (int,)},
     "command": {
         "python": (list,),
         "script": _TEXT_OR_NONE,

@@ -336,8 +336,18 @@ def _begin(
         "error": None,
         "tmt_version": __version__,
     }
+    trial = _trial() if inherit is None else None
+    if trial is not None:
+        record["sweep"] = {"id": trial["id"], "trial": trial["trial"]}
     same_process = enclosing is not None and enclosing.pid == pid
     run = ActiveRun(store, record, SeriesWriter(run_dir), enclosing if same_process else None)
+    reporter = None
+    if trial is not None:
+        from .trial import Reporter
+
+        reporter = Reporter(trial)
+        if trial["metric"] is not None:
+            run.series.watch(trial["metric"], reporter)
     made.append(run)
     register(run)  # a SIGTERM from here on records it as terminated
     if unrecorded is not None:
@@ -349,6 +359,8 @@ def _begin(
     run.write()
     if rerun_of is not None and request is not None:
         note_rerun(request, run_id)
+    if reporter is not None:
+        reporter.started(run_id)
     release_interrupts(held)  # a Ctrl-C while the record was made acts now: the run is ended
     updates: dict[str, Any] = {}
     if inherit is not None:
@@ -498,6 +510,17 @@ def _share_snapshot(parent: ActiveRun, config: Configs, dest: str) -> dict[str, 
     except OSError:
         pass  # the parent warned about its link already
     return {"snapshot_left_out": parent.record.get("snapshot_left_out")}
+
+
+def _trial() -> dict[str, Any] | None:
+    """The sweep's trial this process runs, if ``tmt sweep`` started it."""
+    from .trial import sweep_request
+
+    try:
+        return sweep_request()
+    except ValueError as exc:
+        warn(str(exc))
+        return None
 
 
 def _rerun_config(request: dict[str, Any]) -> Configs | None:

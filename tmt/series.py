@@ -99,6 +99,19 @@ class SeriesWriter:
         self.error: OSError | None = None
         self.pid = os.getpid()
 
+    def watch(self, name: str, callback: Callable[[int, float], None]) -> None:
+        """Call ``callback(step, value)`` once each value of the series ``name`` is queued:
+        a sweep's trial reports its metric so (and the callback may raise to stop the run).
+        Writers not watched keep ``append`` as the queue's own, the fast path."""
+        queued = self._queue.append
+
+        def append(item: tuple[str, int, float, float]) -> None:
+            queued(item)
+            if item[0] == name:
+                callback(item[1], item[2])
+
+        self.append = append
+
     def log(self, name: str, value: Any, step: int | None, when: float) -> None:
         """Queue ``value`` of the series ``name`` at ``step`` (by default the step after its
         last), logged at ``when``: ``tmt_log``'s hot path. A value that is not a number, or a

@@ -22,6 +22,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+#: The environment variable through which ``tmt sweep`` tells a trial's process which trial
+#: it is (see :mod:`tmt.trial`).
+SWEEP_ENV = "TMT_SWEEP"
 #: The configuration read when none is named, in the working folder (ML Tracking Ops's name).
 DEFAULT_PATH = "experiment_cfg.json"
 SAMPLERS = ("random", "tpe", "grid")

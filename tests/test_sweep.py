@@ -1,0 +1,185 @@
+"""Sweeps on Optuna: trials are ordinary recorded runs, run by workers, stopped early by the
+pruner through tmt_log; real processes throughout."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tmt.sweep import Sweep, optuna, run_workers
+
+from conftest import REPO, records
+
+pytest.importorskip("optuna")
+
+# A learning curve: it rises, then stays flat from step `plateau` on (a patience pruner stops
+# it there); --fail makes the trial fail. A step takes 20 ms, as steps take time: the pruner
+# decides a moment after a value is logged, and the run stops at its next value.
+TRAIN = """\
+import argparse, time
+from tmt import tmt_recorder, tmt_log
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--lr", type=float, default=0.5)
+parser.add_argument("--plateau", type=int, default=100)
+parser.add_argument("--fail", default="no")
+
+@tmt_recorder(name="curve")
+def train(args):
+    if args.fail == "yes":
+        raise ValueError("this trial fails")
+    acc = 0.0
+    for step in range(20):
+        acc = args.lr * min(step, args.plateau)
+        tmt_log("acc", acc, step=step)
+        time.sleep(0.02)
+    return {"acc": acc}
+
+train(parser.parse_args())
+"""
+
+
+def config(**changes: object) -> dict:
+    data: dict = {
+        "main_script_name": "train.py",
+        "hyperparameters": {"lr": {"type": "uniform", "min": 0.1, "max": 1.0}},
+        "max_runs": 4,
+        "early_stopping": False,
+        "optimization_metric": "acc",
+        "optimization_goal": "max",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def sweep_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (project / "train.py").write_text(TRAIN)
+    (project / ".tmt").mkdir()
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    return project
+
+
+def sweep(project: Path, workers: int = 1, **changes: object) -> tuple[Sweep, list[dict]]:
+    created = Sweep.create(str(project / ".tmt"), config(**changes), str(project))
+    ended: list[dict] = []
+    run_workers(created, workers, ended.append)
+    return created, ended
+
+
+class TestTrials:
+    """Each trial is an ordinary recorded run that says which sweep and trial it is."""
+
+    def test_a_sweep_runs_max_runs_trials(self, sweep_project: Path) -> None:
+        done, ended = sweep(sweep_project, workers=2)
+        assert sorted(e["trial"] for e in ended) == [0, 1, 2, 3]
+        runs = {r["id"]: r for r in records(sweep_project)}
+        assert len(runs) == 4
+        for outcome in ended:
+            run = runs[outcome["run"]]
+            assert run["sweep"] == {"id": done.id, "trial": outcome["trial"]}
+            assert run["params"]["args"]["lr"] == outcome["params"]["lr"]
+            assert outcome["value"] == pytest.approx(run["metrics"]["acc"])
+        states = {t.state.name for t in done.trials()}
+        assert states == {"COMPLETE"}
+
+    def test_the_trials_value_is_the_best_logged(self, sweep_project: Path) -> None:
+        (sweep_project / "train.py").write_text(
+            TRAIN.replace(
+                "acc = args.lr * min(step, args.plateau)", "acc = 1.0 if step == 3 else 0.1"
+            )
+        )
+        _, ended = sweep(sweep_project, max_runs=1)
+        assert ended[0]["value"] == 1.0
+
+    def test_a_failing_trial_does_not_stop_the_sweep(self, sweep_project: Path) -> None:
+        hyperparameters = {
+            "lr": {"type": "uniform", "min": 0.1, "max": 1.0},
+            "fail": {"type": "choice", "candidates": ["yes", "no"]},
+        }
+        _, ended = sweep(sweep_project, hyperparameters=hyperparameters, max_runs=6, seed=3)
+        statuses = {e["params"]["fail"]: set() for e in ended}
+        for e in ended:
+            statuses[e["params"]["fail"]].add(e["status"])
+        assert statuses.get("yes") == {"failed"} and statuses.get("no") == {"finished"}
+        assert len(ended) == 6
+
+
+class TestEarlyStopping:
+    """The pruner stops a trial through the tmt_log call of the sweep's metric."""
+
+    def test_patience(self, sweep_project: Path) -> None:
+        hyperparameters = {"plateau": {"type": "choice", "candidates": [5]}}
+        done, ended = sweep(
+            sweep_project,
+            hyperparameters=hyperparameters,
+            max_runs=1,
+            early_stopping=True,
+            early_stopping_patience=3,
+        )
+        (outcome,) = ended
+        assert outcome["status"] == "pruned"
+        (run,) = records(sweep_project)
+        assert run["status"] == "pruned"
+        assert "stopped early at step" in run["error"]["message"]
+        logged = (sweep_project / ".tmt" / "runs" / run["id"] / "metrics.csv").read_text()
+        assert logged.count("\n") - 1 < 20  # it did not run to the end
+        assert [t.state.name for t in done.trials()] == ["PRUNED"]
+
+    @pytest.mark.parametrize("pruner", ["median", "asha"])
+    def test_other_pruners(self, sweep_project: Path, pruner: str) -> None:
+        _, ended = sweep(sweep_project, max_runs=3, early_stopping=True, pruner=pruner, seed=1)
+        assert len(ended) == 3
+        assert {e["status"] for e in ended} <= {"finished", "pruned"}
+
+
+class TestSamplers:
+    @pytest.mark.parametrize("sampler", ["random", "tpe"])
+    def test_sampler(self, sweep_project: Path, sampler: str) -> None:
+        _, ended = sweep(sweep_project, sampler=sampler, seed=0, max_runs=3)
+        assert len(ended) == 3 and all(0.1 <= e["params"]["lr"] <= 1.0 for e in ended)
+
+    def test_grid_stops_when_every_point_ran(self, sweep_project: Path) -> None:
+        hyperparameters = {"lr": {"type": "choice", "candidates": [0.1, 0.2, 0.3]}}
+        _, ended = sweep(
+            sweep_project, sampler="grid", hyperparameters=hyperparameters, max_runs=10
+        )
+        assert sorted(e["params"]["lr"] for e in ended) == [0.1, 0.2, 0.3]
+
+
+class TestStorage:
+    def test_the_sweep_is_files_in_the_store(self, sweep_project: Path) -> None:
+        done, _ = sweep(sweep_project, max_runs=1)
+        folder = sweep_project / ".tmt" / "sweeps" / done.id
+        saved = json.loads((folder / "sweep.json").read_text())
+        assert saved["config"] == config(max_runs=1) and saved["cwd"] == str(sweep_project)
+        assert (folder / "journal.log").is_file()
+        assert Sweep.load(str(sweep_project / ".tmt"), done.id[:3]).id == done.id
+
+    def test_two_processes_share_one_journal(self, sweep_project: Path) -> None:
+        done = Sweep.create(str(sweep_project / ".tmt"), config(max_runs=6), str(sweep_project))
+        code = (
+            "import sys; from tmt.sweep import Sweep, run_workers\n"
+            f"s = Sweep.load({str(sweep_project / '.tmt')!r}, {done.id!r})\n"
+            "run_workers(s, 1, lambda o: None)\n"
+        )
+        import subprocess
+
+        others = [
+            subprocess.Popen([sys.executable, "-c", code], env={**os.environ}) for _ in range(2)
+        ]
+        for process in others:
+            assert process.wait(timeout=120) == 0
+        trials = done.trials()
+        assert len(trials) == 6 and {t.state.name for t in trials} == {"COMPLETE"}
+
+
+def test_without_optuna_one_line_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "optuna", None)
+    with pytest.raises(ImportError) as caught:
+        optuna()
+    assert str(caught.value) == "tmt sweep needs Optuna: pip install 'ThatMetricTimeline[sweep]'"
