@@ -16,9 +16,17 @@ README = (REPO / "README.md").read_text(encoding="utf-8")
 
 
 def commands() -> dict[str, argparse.ArgumentParser]:
+    """Every command by name, and the actions of those that have some (``sweep start``)."""
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    return dict(sub.choices)
+    found = {}
+    for name, command in sub.choices.items():
+        actions = [a for a in command._actions if isinstance(a, argparse._SubParsersAction)]
+        for action in actions:
+            found.update({f"{name} {n}": p for n, p in action.choices.items()})
+        if not actions:
+            found[name] = command
+    return found
 
 
 def arguments(parser: argparse.ArgumentParser) -> list[argparse.Action]:

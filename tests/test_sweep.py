@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,7 @@ pytest.importorskip("optuna")
 # it there); --fail makes the trial fail. A step takes 20 ms, as steps take time: the pruner
 # decides a moment after a value is logged, and the run stops at its next value.
 TRAIN = """\
-import argparse, time
+import argparse, os, time
 from tmt import tmt_recorder, tmt_log
 
 parser = argparse.ArgumentParser()
@@ -36,7 +39,7 @@ def train(args):
     for step in range(20):
         acc = args.lr * min(step, args.plateau)
         tmt_log("acc", acc, step=step)
-        time.sleep(0.02)
+        time.sleep(float(os.environ.get("STEP_SECONDS", "0.02")))
     return {"acc": acc}
 
 train(parser.parse_args())
@@ -167,8 +170,6 @@ class TestStorage:
             f"s = Sweep.load({str(sweep_project / '.tmt')!r}, {done.id!r})\n"
             "run_workers(s, 1, lambda o: None)\n"
         )
-        import subprocess
-
         others = [
             subprocess.Popen([sys.executable, "-c", code], env={**os.environ}) for _ in range(2)
         ]
@@ -183,3 +184,92 @@ def test_without_optuna_one_line_names_the_extra(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ImportError) as caught:
         optuna()
     assert str(caught.value) == "tmt sweep needs Optuna: pip install 'ThatMetricTimeline[sweep]'"
+
+
+class TestCommandLine:
+    """tmt sweep start, join, list and show, as a person at the keyboard runs them."""
+
+    def tmt(self, project: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "tmt", "sweep", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            **kwargs,
+        )
+
+    def test_start_list_show(self, sweep_project: Path) -> None:
+        (sweep_project / "experiment_cfg.json").write_text(
+            json.dumps(config(early_stopping=True, early_stopping_patience=3, max_runs=3))
+        )
+        done = self.tmt(sweep_project, "start", "--workers", "2")
+        assert done.returncode == 0, done.stderr
+        sweep_id = done.stdout.strip()
+        lines = [line for line in done.stderr.splitlines() if line.startswith("trial ")]
+        assert len(lines) == 3 and all("/3 done" in line for line in lines)
+        assert f"sweep {sweep_id} done: 3/3 done, 0 running" in done.stderr
+        listed = json.loads(self.tmt(sweep_project, "list", "--json").stdout)
+        assert [s["id"] for s in listed] == [sweep_id]
+        shown = self.tmt(sweep_project, "show", sweep_id[:4])
+        assert "optimises: max acc; sampler: random; early stopping: patience (patience 3)" in (
+            shown.stdout
+        )
+        assert "best: trial" in shown.stdout
+        trials = json.loads(self.tmt(sweep_project, "show", sweep_id, "--json").stdout)["trials"]
+        assert trials[0]["best"] and len(trials) == 3
+
+    def test_a_bad_configuration_is_one_line(self, sweep_project: Path) -> None:
+        (sweep_project / "experiment_cfg.json").write_text(json.dumps(config(max_runs=0)))
+        done = self.tmt(sweep_project, "start")
+        assert done.returncode == 1
+        assert done.stderr == (
+            "tmt: error: experiment_cfg.json: key 'max_runs' must be a whole number of 1 or more\n"
+        )
+        assert not (sweep_project / ".tmt" / "sweeps").exists()
+
+    def test_interrupted_then_joined(self, sweep_project: Path) -> None:
+        (sweep_project / "experiment_cfg.json").write_text(json.dumps(config(max_runs=3)))
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tmt", "sweep", "start"],
+            cwd=sweep_project,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            env={**os.environ, "STEP_SECONDS": "0.5"},  # interrupted well before its end
+        )
+        sweep_id = process.stdout.readline().strip()
+        runs = sweep_project / ".tmt" / "runs"
+        deadline = time.monotonic() + 60
+        while not (runs.exists() and any(runs.iterdir())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole foreground group
+        _, err = process.communicate(timeout=60)
+        assert process.returncode == 130, err
+        assert f"go on with: tmt sweep join {sweep_id}" in err
+        assert [r["status"] for r in records(sweep_project)] == ["interrupted"]
+        joined = self.tmt(sweep_project, "join", sweep_id)
+        assert joined.returncode == 0, joined.stderr
+        assert "3/3 done" in joined.stderr
+        statuses = sorted(r["status"] for r in records(sweep_project))
+        assert statuses == ["finished", "finished", "finished", "interrupted"]
+
+    def test_workers_zero_makes_the_sweep_only(self, sweep_project: Path) -> None:
+        (sweep_project / "experiment_cfg.json").write_text(json.dumps(config()))
+        done = self.tmt(sweep_project, "start", "--workers", "0")
+        assert done.returncode == 0 and len(done.stdout.strip()) == 8
+        assert records(sweep_project) == []
+
+    def test_without_optuna(self, sweep_project: Path, tmp_path: Path) -> None:
+        hide = tmp_path / "hide"
+        hide.mkdir()
+        (hide / "optuna.py").write_text("raise ImportError('no optuna here')\n")
+        (sweep_project / "experiment_cfg.json").write_text(json.dumps(config()))
+        env = {**os.environ, "PYTHONPATH": f"{hide}{os.pathsep}{REPO}"}
+        done = self.tmt(sweep_project, "start", env=env)
+        assert done.returncode == 1
+        assert done.stderr == (
+            "tmt: error: tmt sweep needs Optuna: pip install 'ThatMetricTimeline[sweep]'\n"
+        )

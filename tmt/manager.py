@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .rerun import RerunPlan
+    from .sweep import Sweep
 
 
 class TmtManager:
@@ -376,6 +377,38 @@ class TmtManager:
 
         values = {name: _flag_text(value) for name, value in (overrides or {}).items()}
         return plan(self.run(ref), self.config, values, current_code, python)
+
+    # Sweeps ---------------------------------------------------------------------------------
+    def sweeps(self) -> list[Sweep]:
+        """The sweeps of this store, oldest first (see :mod:`tmt.sweep`)."""
+        from .sweep import all_sweeps
+
+        return all_sweeps(self.config.tmt_dir)
+
+    def sweep(self, ref: str) -> Sweep:
+        """The sweep whose id is, or begins with, ``ref``."""
+        from .sweep import Sweep
+
+        return Sweep.load(self.config.tmt_dir, ref)
+
+    @staticmethod
+    def start_sweep(
+        config: str | dict[str, Any] = "experiment_cfg.json",
+        storage: str | None = None,
+        config_path: str | None = None,
+    ) -> Sweep:
+        """Make a new sweep of ``config`` (a file, ML Tracking Ops's ``experiment_cfg.json``
+        by default, or its content as a dict), to run its trials in the working folder: it
+        goes to the store runs recorded there go to (``config_path`` as in
+        :func:`tmt_recorder`), its Optuna study to ``storage`` (a database URL, or a journal
+        file; by default a journal file in the sweep's folder). Run trials with its
+        ``run(workers)``; other processes join it with ``TmtManager().sweep(id).run()``."""
+        from .sweep import Sweep
+        from .sweepconfig import SweepConfig
+
+        raw = config if isinstance(config, dict) else SweepConfig.read(config).raw
+        store = Configs.load(config_path)
+        return Sweep.create(store.tmt_dir, raw, os.getcwd(), storage)
 
     # Building runs from records -----------------------------------------------------------
     def _stream(

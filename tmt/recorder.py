@@ -343,9 +343,10 @@ def _begin(
     run = ActiveRun(store, record, SeriesWriter(run_dir), enclosing if same_process else None)
     reporter = None
     if trial is not None:
-        from .trial import Reporter
+        from .trial import Reporter, quiet_when_stopped
 
         reporter = Reporter(trial)
+        quiet_when_stopped()
         if trial["metric"] is not None:
             run.series.watch(trial["metric"], reporter)
     made.append(run)

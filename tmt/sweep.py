@@ -151,6 +151,95 @@ class Sweep:
             points *= len(value)
         return min(points, self.config.max_runs)
 
+    def rows(self) -> list[dict[str, Any]]:
+        """Every trial, best first: ``trial``, ``run`` (the id of its run), ``params``,
+        ``status`` (its run's: ``finished``, ``pruned``, ``failed``, ``interrupted``...; or
+        ``running``, or ``waiting`` for a queued grid point), ``value`` (its best value of
+        the metric, that of a pruned trial included), ``stopped_at`` (the last step it
+        reported, if pruned), ``best`` (whether it is the best trial)."""
+        rows = []
+        for trial in self.trials():
+            state = trial.state.name
+            status = {
+                "COMPLETE": "finished",
+                "PRUNED": "pruned",
+                "RUNNING": "running",
+                "WAITING": "waiting",
+            }.get(state, "failed")
+            if trial.user_attrs.get("interrupted"):
+                status = "interrupted"
+            steps = sorted(trial.intermediate_values)
+            value = trial.value
+            if value is None and steps and self.config.metric is not None:
+                reported = [trial.intermediate_values[s] for s in steps]
+                value = max(reported) if self.config.goal == "max" else min(reported)
+            rows.append(
+                {
+                    "trial": trial.number,
+                    "run": trial.user_attrs.get("run"),
+                    "params": dict(trial.params),
+                    "status": status,
+                    "value": value,
+                    "stopped_at": steps[-1] if status == "pruned" and steps else None,
+                    "best": False,
+                }
+            )
+        # A trial stopped early is judged by the best value it reached, as one that ran on.
+        scored = [
+            r for r in rows if r["value"] is not None and r["status"] in ("finished", "pruned")
+        ]
+        if scored and self.config.goal is not None:
+            pick = max if self.config.goal == "max" else min
+            pick(scored, key=lambda r: r["value"])["best"] = True
+        sign = -1 if self.config.goal == "max" else 1
+
+        def rank(row: dict[str, Any]) -> tuple:
+            value = row["value"]
+            return (not row["best"], value is None, sign * value if value is not None else 0)
+
+        return sorted(rows, key=rank)
+
+    def progress(self) -> dict[str, Any]:
+        """How far the sweep got: trials ``done`` (of ``limit``), ``running``, ``pruned``,
+        ``failed``, ``interrupted``, and the ``best`` row (or ``None``)."""
+        rows = self.rows()
+        count = {status: 0 for status in ("finished", "running", "pruned", "failed")}
+        interrupted = 0
+        for row in rows:
+            if row["status"] == "interrupted":
+                interrupted += 1
+            elif row["status"] in count:
+                count[row["status"]] += 1
+        best = next((r for r in rows if r["best"]), None)
+        done = count["finished"] + count["pruned"] + count["failed"]
+        return {
+            "done": done,
+            "limit": self.limit(),
+            "running": count["running"],
+            "pruned": count["pruned"],
+            "failed": count["failed"],
+            "interrupted": interrupted,
+            "best": best,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sweep as ``tmt sweep show --json`` gives it."""
+        return {
+            "id": self.id,
+            "created": self.created,
+            "cwd": self.cwd,
+            "storage": self.storage,
+            "study": self.study_name,
+            "config": self.raw,
+            "progress": {k: v for k, v in self.progress().items() if k != "best"},
+            "trials": self.rows(),
+        }
+
+    def run(self, workers: int = 1, events: Callable[[dict[str, Any]], None] | None = None) -> bool:
+        """Run trials, ``workers`` at a time, until ``max_runs`` are done (see
+        :func:`run_workers`); returns whether Ctrl-C stopped it first."""
+        return run_workers(self, workers, events or (lambda outcome: None))
+
     def abandon_dead_trials(self) -> int:
         """Mark the trials whose worker process on this machine is gone (killed) as
         interrupted, so that they no longer count; returns how many."""

@@ -81,6 +81,7 @@ class SweepConfig:
     def __init__(self, data: Any, where: str = "configuration") -> None:
         if not isinstance(data, dict):
             raise ConfigError(f"{where}: expected a JSON object, got {type(data).__name__}")
+        self.raw = data
         for key in data:
             if key not in _KEYS:
                 raise ConfigError(f"{where}: unknown key {key!r} (known keys: {', '.join(_KEYS)})")

@@ -46,6 +46,22 @@ def sweep_request() -> dict[str, Any] | None:
     return dict(request)
 
 
+def quiet_when_stopped() -> None:
+    """A trial's script that ends because the pruner stopped it says so in one line, not
+    with a traceback; any other exception is shown as before."""
+    import sys
+
+    shown = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
+        if isinstance(exc, EarlyStopped):
+            sys.stderr.write(f"tmt: {exc}\n")
+        else:
+            shown(kind, exc, tb)
+
+    sys.excepthook = hook
+
+
 class Reporter:
     """The script's end of a trial's pipes: :meth:`started` sends the run's id, and each call
     sends a value of the metric, then raises :class:`EarlyStopped` if the sweep said stop."""
@@ -73,8 +89,7 @@ class Reporter:
             self.stopped = said.startswith(b"p")
         if self.stopped:
             raise EarlyStopped(
-                f"stopped early at step {step}: the sweep's pruner found {self.metric} would "
-                "not catch up",
+                f"stopped early at step {step} by the sweep's pruner, watching {self.metric}",
                 step=step,
             )
 
