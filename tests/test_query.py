@@ -22,6 +22,7 @@ RUNS = [
             "tags": ["baseline"],
             "metrics": {"acc": 0.95},
             "params": {"lr": 0.1},
+            "sweep": {"id": "3fa2c1e0", "trial": 4},
         },
         "/",
     ),
@@ -68,6 +69,9 @@ class TestQueries:
             ("status:failed since:7d", ["3"]),  # last week's failed runs
             ("until:7d", ["2"]),
             ("tag:baseline", ["1", "3"]),
+            ("sweep:3fa2", ["1"]),  # a sweep's trials, by its id or the start of it
+            ("sweep:3fa2c1e0 acc>0.9", ["1"]),
+            ("sweep:ff", []),
             ("acc>0.9", ["1"]),
             ("acc<=0.5", ["2"]),
             ("lr=0.01", ["2"]),  # params too

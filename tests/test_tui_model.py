@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -42,6 +43,31 @@ class TestModel:
     def test_grouping_keeps_each_experiments_runs_together(self, model: RunsModel) -> None:
         model.toggle_group()
         assert names_accs(model) == [("b", 0.7), ("b", 0.5), ("a", 0.9)]
+
+    def test_grouping_by_sweep_comes_next_where_runs_came_from_sweeps(
+        self, model: RunsModel, project: Path
+    ) -> None:
+        newest, middle, oldest = model.visible  # b (0.7), a, b (0.5)
+        for entry, sweep in ((newest, "s1"), (middle, "s2"), (oldest, "s1")):
+            path = Path(entry.run_dir) / "run.json"
+            record = json.loads(path.read_text())
+            record["sweep"] = {"id": sweep, "trial": 0}
+            path.write_text(json.dumps(record))
+            with open(project / ".tmt" / "changes.log", "a") as log:
+                log.write(f"\n{entry.id}\n")
+        model.reload()
+        model.toggle_group()
+        assert model.grouped == "experiment"
+        model.toggle_group()
+        assert model.grouped == "sweep"
+        assert [e.id for e in model.visible] == [newest.id, oldest.id, middle.id]
+        model.toggle_group()
+        assert model.grouped is None
+
+    def test_no_grouping_by_sweep_without_sweeps(self, model: RunsModel) -> None:
+        model.toggle_group()
+        model.toggle_group()
+        assert model.grouped is None
 
     def test_search(self, model: RunsModel) -> None:
         model.search("acc>0.6")

@@ -102,6 +102,12 @@ class Entry:
         return self._record.get("parent")
 
     @property
+    def sweep(self) -> dict[str, Any] | None:
+        """The sweep and trial this run was (``{"id", "trial"}``), if it was one."""
+        sweep = self._summary().get("sweep")
+        return dict(sweep) if isinstance(sweep, dict) else None
+
+    @property
     def rerun_of(self) -> str | None:
         """The id of the run this one repeats (``tmt rerun``), if it does."""
         return self._summary().get("rerun_of")

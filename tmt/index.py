@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     _Rows = tuple[list[tuple[object, ...]], list[tuple[object, ...]]]
 
 #: Version of the index's tables; an index of another version is rebuilt.
-SCHEMA = 3  # 2: an index of child runs; 3: rerun_of
+SCHEMA = 4  # 2: an index of child runs; 3: rerun_of; 4: sweep
 #: The file beside ``runs/`` naming, one id a line, runs whose tags or note changed.
 CHANGES_NAME = "changes.log"
 #: The fields of a record the index keeps; the others are read from ``run.json`` when asked for.
@@ -75,6 +75,7 @@ SUMMARY = (
     "pid_namespace",
     "parent",
     "rerun_of",
+    "sweep",
     "tags",
     "note",
     "series",

@@ -3,7 +3,8 @@ app's ``/`` prompt: one language everywhere.
 
 Terms are separated by spaces and must all hold. Plain words match run names (as text or a
 regular expression, ignoring case). ``key:value`` terms filter: ``status:failed``,
-``tag:baseline``, ``name:resnet``, ``since:2026-11-01``, ``until:yesterday`` (dates as
+``tag:baseline``, ``name:resnet``, ``sweep:3fa2`` (the trials of a sweep, by its id or the start
+of it), ``since:2026-11-01``, ``until:yesterday`` (dates as
 ``tmt list --since`` takes them: ``7d``, ``12h``, ``today``...). Comparisons filter on
 parameters and metrics by any name that reaches them (see :mod:`tmt.fields`): ``acc>0.9``,
 ``loss<=0.1``, ``lr=0.3``, ``args.lr!=0.1``, ``optimizer=adam``, ``amp=true``; ``name=X`` and
@@ -42,7 +43,7 @@ _OPERATORS = {
     "!=": operator.ne,
 }
 _ORDERING = (">", "<", ">=", "<=")
-KEYS = ("status", "tag", "name", "since", "until")
+KEYS = ("status", "tag", "name", "sweep", "since", "until")
 
 
 def parse(text: str, fields: Fields | None = None) -> Callable[[Entry], bool]:
@@ -146,6 +147,8 @@ def _keyed(term: str, key: str, value: str) -> Callable[[Entry], bool]:
         return lambda e: value in e.tags
     if key == "name":
         return _name(value)
+    if key == "sweep":
+        return lambda e: str((e.sweep or {}).get("id", "")).startswith(value)
     try:
         moment = parse_when(value)
     except ValueError as exc:

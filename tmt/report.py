@@ -97,6 +97,11 @@ def _summary(entry: Entry) -> list[str]:
         lines.append(f"child of {p(entry.parent)}")
     if entry.rerun_of:
         lines.append(f"rerun of {p(entry.rerun_of)}")
+    if entry.sweep:
+        trial, sweep = entry.sweep.get("trial"), entry.sweep.get("id")
+        lines.append(
+            f"trial {p(str(trial))} of sweep {p(str(sweep))} (tmt sweep show {p(str(sweep))})"
+        )
     return lines
 
 

@@ -149,6 +149,7 @@ def run_json(entry: Entry) -> dict[str, Any]:
         "note": entry.note,
         "parent": entry.parent,
         "rerun_of": entry.rerun_of,
+        "sweep": entry.sweep,
         "params": record.get("params") or {},
         "metrics": record.get("metrics") or {},
         "series": record.get("series") or [],

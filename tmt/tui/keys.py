@@ -29,7 +29,7 @@ KEY_BINDINGS: dict[str, Binding] = {
     "CLEAR": Binding(("x",), "clear the search"),
     "SORT": Binding(("s",), "sort by the next column (date, name, metrics)"),
     "SORT_REVERSE": Binding(("S",), "reverse the sort"),
-    "GROUP": Binding(("g",), "group the runs of each experiment together"),
+    "GROUP": Binding(("g",), "group the runs of each experiment together; again: of each sweep"),
     "MARK": Binding((" ",), "mark or unmark the run (space)"),
     "COMPARE": Binding(("c",), "compare the marked runs: params, metrics, curves"),
     "DIFF": Binding(

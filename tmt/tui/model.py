@@ -33,7 +33,7 @@ class RunsModel:
         self._predicate: Callable[[Entry], bool] | None = None
         self.sort_key = "started"  # a fact (started, name) or a cell (params.*, metrics.*)
         self.reverse = False
-        self.grouped = False
+        self.grouped: str | None = None  # "experiment" or "sweep": runs of one kept together
         self.marked: list[str] = []  # ids, in the order they were marked
         self.visible: list[Entry] = []
         self._fields: Fields | None = Fields(())
@@ -118,7 +118,14 @@ class RunsModel:
         self._refresh()
 
     def toggle_group(self) -> None:
-        self.grouped = not self.grouped
+        """Group the runs of each experiment together, then (where runs came from sweeps)
+        the trials of each sweep, then none."""
+        if self.grouped is None:
+            self.grouped = "experiment"
+        elif self.grouped == "experiment" and any(e.sweep for e in self.all):
+            self.grouped = "sweep"
+        else:
+            self.grouped = None
         self._refresh()
 
     def toggle_mark(self, entry: Entry) -> None:
@@ -165,8 +172,15 @@ class RunsModel:
             self.sort_key = "started"  # its column went with the runs that had it
         runs = ordered(runs, self.sort_key, highest_first=not self.reverse)
         if self.grouped:
+            key = _group_key(self.grouped)
             order: dict[str, int] = {}
             for e in runs:
-                order.setdefault(e.name, len(order))
-            runs.sort(key=lambda e: order[e.name])  # stable: keeps the order within groups
+                order.setdefault(key(e), len(order))
+            runs.sort(key=lambda e: order[key(e)])  # stable: keeps the order within groups
         self.visible = runs
+
+
+def _group_key(grouped: str) -> Callable[[Entry], str]:
+    if grouped == "sweep":
+        return lambda e: str((e.sweep or {}).get("id", ""))
+    return lambda e: e.name

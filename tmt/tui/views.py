@@ -219,7 +219,7 @@ class RunsView(urwid.WidgetWrap):
         if hidden > 0:
             parts.append(f"{hidden} more columns: widen, or compare (c)")
         if m.grouped:
-            parts.append("grouped")
+            parts.append(f"grouped by {m.grouped}")
         if m.marked:
             parts.append(f"{len(m.marked)} marked")
         if m.warnings:
