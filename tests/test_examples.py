@@ -69,3 +69,35 @@ def test_rerun_reproduces_the_example_after_its_code_changed(tmp_path: Path) -> 
     shown = json.loads(run("-m", "tmt", "show", "last", "--json").stdout)
     assert shown["command"]["args"] == ["--lr", "0.2"]
     assert shown["params"]["args"]["lr"] == 0.2 and shown["rerun_of"] is not None
+
+
+def test_the_sweep_example_runs_from_the_readme(tmp_path: Path) -> None:
+    """examples/sweep: 2 workers and early stopping, end to end."""
+    pytest.importorskip("optuna")
+    import shutil
+
+    demo = tmp_path / "sweep-demo"
+    shutil.copytree(REPO / "examples" / "sweep", demo)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-m", "tmt", "sweep", "start", "--workers", "2"],
+        cwd=demo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "12/12 done" in done.stderr.splitlines()[-1]
+    shown = subprocess.run(
+        [sys.executable, "-m", "tmt", "sweep", "show", done.stdout.strip(), "--json"],
+        cwd=demo,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    trials = json.loads(shown.stdout)["trials"]
+    assert len(trials) == 12 and trials[0]["best"]
+    assert {t["status"] for t in trials} <= {"finished", "pruned"}
+    assert any(t["status"] == "pruned" for t in trials)
