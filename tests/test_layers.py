@@ -56,7 +56,7 @@ LAYERS: dict[str, set[str]] = {
         "report",
         "maintenance",
         "rerun",
-        "sweep",
+        "sweeps",
         "manager",
     },
     "recording": {"activerun", "output", "series", "results", "params", "recorder", "trial"},

@@ -53,12 +53,14 @@ if TYPE_CHECKING:
     from .recorder import tmt_recorder
     from .results import tmt_save
     from .series import tmt_log
+    from .sweeps import sweep
 
 # Public name -> the module that defines it.
 _EXPORTS = {
     "tmt_recorder": "recorder",
     "tmt_save": "results",
     "tmt_log": "series",
+    "sweep": "sweeps",
     "TmtManager": "manager",
     "Configs": "config",
     "DbManager": "db",
@@ -111,6 +113,7 @@ __all__ = [
     "TmtManager",
     "UnknownFieldError",
     "__version__",
+    "sweep",
     "tmt_log",
     "tmt_recorder",
     "tmt_save",

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .rerun import RerunPlan
-    from .sweep import Sweep
+    from .sweeps import Sweep
 
 
 class TmtManager:
@@ -380,14 +380,14 @@ class TmtManager:
 
     # Sweeps ---------------------------------------------------------------------------------
     def sweeps(self) -> list[Sweep]:
-        """The sweeps of this store, oldest first (see :mod:`tmt.sweep`)."""
-        from .sweep import all_sweeps
+        """The sweeps of this store, oldest first (see :mod:`tmt.sweeps`)."""
+        from .sweeps import all_sweeps
 
         return all_sweeps(self.config.tmt_dir)
 
     def sweep(self, ref: str) -> Sweep:
         """The sweep whose id is, or begins with, ``ref``."""
-        from .sweep import Sweep
+        from .sweeps import Sweep
 
         return Sweep.load(self.config.tmt_dir, ref)
 
@@ -403,8 +403,8 @@ class TmtManager:
         :func:`tmt_recorder`), its Optuna study to ``storage`` (a database URL, or a journal
         file; by default a journal file in the sweep's folder). Run trials with its
         ``run(workers)``; other processes join it with ``TmtManager().sweep(id).run()``."""
-        from .sweep import Sweep
         from .sweepconfig import SweepConfig
+        from .sweeps import Sweep
 
         raw = config if isinstance(config, dict) else SweepConfig.read(config).raw
         store = Configs.load(config_path)

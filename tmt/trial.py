@@ -52,6 +52,8 @@ def quiet_when_stopped() -> None:
     import sys
 
     shown = sys.excepthook
+    if getattr(shown, "tmt_quiet", False):
+        return  # once a process
 
     def hook(kind: type[BaseException], exc: BaseException, tb: Any) -> None:
         if isinstance(exc, EarlyStopped):
@@ -59,6 +61,7 @@ def quiet_when_stopped() -> None:
         else:
             shown(kind, exc, tb)
 
+    hook.tmt_quiet = True  # type: ignore[attr-defined]
     sys.excepthook = hook
 
 

@@ -20,7 +20,7 @@ import threading
 import time
 
 from . import jsonfile
-from .errors import ArgumentError, ConfigError, TmtError
+from .errors import ArgumentError, ConfigError, EarlyStopped, TmtError
 from .sweepconfig import SWEEP_ENV, SweepConfig
 
 TYPE_CHECKING = False
@@ -70,13 +70,21 @@ class Sweep:
         self.study_name = str(data["study"])
         self.cwd = str(data["cwd"])
         self.created = float(data["created"])
+        function = data.get("function")
+        self.function = function if isinstance(function, str) else None
         self._study: Any = None
 
     @classmethod
     def create(
-        cls, tmt_dir: str, raw: dict[str, Any], cwd: str, storage: str | None = None
+        cls,
+        tmt_dir: str,
+        raw: dict[str, Any],
+        cwd: str,
+        storage: str | None = None,
+        function: str | None = None,
     ) -> Sweep:
-        """A new sweep of the configuration ``raw`` (checked), its trials to run in ``cwd``."""
+        """A new sweep of the configuration ``raw`` (checked), its trials to run in ``cwd``
+        (or to call ``function``, of the process that made it: see :func:`sweep`)."""
         config = SweepConfig(raw)
         module = optuna()
         sweep_id = os.urandom(4).hex()
@@ -91,6 +99,7 @@ class Sweep:
             "study": f"tmt-sweep-{sweep_id}",
             "cwd": os.path.abspath(cwd),
             "created": time.time(),
+            "function": function,
         }
         direction = "minimize" if config.goal == "min" else "maximize"
         study = module.create_study(
@@ -305,18 +314,18 @@ class Worker:
                 trial = study.ask(distributions)
                 study._storage.set_trial_user_attr(trial._trial_id, "host", this_host())
                 study._storage.set_trial_user_attr(trial._trial_id, "pid", os.getpid())
-            outcome = self.run_trial(trial)
+            try:
+                outcome = self.run_trial(trial)
+            except BaseException as exc:
+                if isinstance(exc, KeyboardInterrupt):
+                    study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+                study.tell(trial.number, state=optuna().trial.TrialState.FAIL)
+                raise
             self.events(outcome)
 
     def run_trial(self, trial: Any) -> dict[str, Any]:
-        """Run one trial's command, report its metric, and tell the study how it ended."""
-        module = optuna()
+        """Run one trial, report its metric, and tell the study how it ended."""
         config = self.sweep.config
-        study = self.sweep.study()
-        command = list(config.command)
-        if command[0] in ("python", "python3"):
-            command[0] = sys.executable  # the interpreter tmt runs in, which has Optuna
-        command += config.flags(trial.params)
         report_read, report_write = os.pipe()
         stop_read, stop_write = os.pipe()
         request = {
@@ -326,29 +335,42 @@ class Worker:
             "report": report_write,
             "stop": stop_read,
         }
-        env = {**os.environ, SWEEP_ENV: json.dumps(request)}
         listener = _Listener(trial, report_read, stop_write, config.early_stopping)
+        listener.start()
+        try:
+            returncode = self.launch(trial, request)
+        finally:
+            os.close(report_write)  # the listener ends when every writer has closed it
+            os.close(stop_read)
+            listener.join()
+            os.close(stop_write)
+        return self.finish(trial, returncode, listener)
+
+    def launch(self, trial: Any, request: dict[str, Any]) -> int:
+        """Run the trial's command, told which trial it is; its exit status."""
+        if self.sweep.function is not None:
+            self.stopping.set()
+            raise TmtError(
+                f"sweep {self.sweep.id} calls {self.sweep.function} in the Python process that "
+                "made it: its trials run there, with tmt.sweep"
+            )
+        command = list(self.sweep.config.command)
+        if command[0] in ("python", "python3"):
+            command[0] = sys.executable  # the interpreter tmt runs in
+        command += self.sweep.config.flags(trial.params)
+        env = {**os.environ, SWEEP_ENV: json.dumps(request)}
         try:
             self.process = subprocess.Popen(
                 command,
                 cwd=self.sweep.cwd,
                 env=env,
-                pass_fds=(report_write, stop_read),
+                pass_fds=(request["report"], request["stop"]),
                 stdin=subprocess.DEVNULL,
             )
         except OSError as exc:
-            for fd in (report_read, report_write, stop_read, stop_write):
-                os.close(fd)
-            study.tell(trial.number, state=module.trial.TrialState.FAIL)
             self.stopping.set()
             raise TmtError(f"cannot run {command[0]}: {exc.strerror or exc}") from None
-        os.close(report_write)
-        os.close(stop_read)
-        listener.start()
-        returncode = _wait(self.process)
-        listener.join()
-        os.close(stop_write)
-        return self.finish(trial, returncode, listener)
+        return _wait(self.process)
 
     def finish(self, trial: Any, returncode: int, listener: _Listener) -> dict[str, Any]:
         from .manager import TmtManager
@@ -385,6 +407,59 @@ class Worker:
                 study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
             study.tell(trial.number, state=states.FAIL)
         return outcome
+
+
+class _FunctionWorker(Worker):
+    """Runs trials by calling a function of this process with the sampled values."""
+
+    def __init__(self, fn: Callable[..., Any], *args: Any) -> None:
+        super().__init__(*args)
+        self.fn = fn
+
+    def launch(self, trial: Any, request: dict[str, Any]) -> int:
+        before = os.environ.get(SWEEP_ENV)
+        os.environ[SWEEP_ENV] = json.dumps(request)  # the recorder's word, as for a command
+        try:
+            self.fn(**trial.params)
+        except EarlyStopped:
+            return 0
+        except Exception:  # recorded by the run; the sweep goes on, as for a command
+            import traceback
+
+            traceback.print_exc()
+            return 1
+        finally:
+            if before is None:
+                os.environ.pop(SWEEP_ENV, None)
+            else:
+                os.environ[SWEEP_ENV] = before
+        return 0
+
+
+def sweep(
+    fn: Callable[..., Any],
+    config: str | dict[str, Any] = "experiment_cfg.json",
+    storage: str | None = None,
+    events: Callable[[dict[str, Any]], None] | None = None,
+) -> Sweep:
+    """Run a sweep in this process, for a notebook: each trial calls ``fn`` with the sampled
+    values as keyword arguments (``fn(learning_rate=0.0031, batch_size=64)``). ``fn`` is a
+    function recorded with ``tmt_recorder``: its run is the trial's, and its ``tmt_log`` of
+    the sweep's metric raises :class:`tmt.EarlyStopped` when the pruner says stop, which ends
+    the run as ``pruned`` and the trial. ``config`` is a file or its content as a dict (the
+    ``command`` or ``main_script_name`` it names is not run); the sweep goes to the store of
+    the working folder, and ``tmt sweep show`` shows it. Returns the sweep; Ctrl-C stops it
+    (``KeyboardInterrupt`` is raised once its trial is recorded)."""
+    from .config import Configs
+
+    raw = dict(config if isinstance(config, dict) else SweepConfig.read(config).raw)
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    if "command" not in raw and "main_script_name" not in raw:
+        raw["command"] = [f"<function {name}>"]
+    made = Sweep.create(Configs.load().tmt_dir, raw, os.getcwd(), storage, function=name)
+    lock, stopping = threading.Lock(), threading.Event()
+    _FunctionWorker(fn, made, lock, stopping, events or (lambda outcome: None)).run()
+    return made
 
 
 class _Listener(threading.Thread):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tmt.sweep import Sweep, optuna, run_workers
+from tmt.sweeps import Sweep, optuna, run_workers
 
 from conftest import REPO, records
 
@@ -166,7 +166,7 @@ class TestStorage:
     def test_two_processes_share_one_journal(self, sweep_project: Path) -> None:
         done = Sweep.create(str(sweep_project / ".tmt"), config(max_runs=6), str(sweep_project))
         code = (
-            "import sys; from tmt.sweep import Sweep, run_workers\n"
+            "import sys; from tmt.sweeps import Sweep, run_workers\n"
             f"s = Sweep.load({str(sweep_project / '.tmt')!r}, {done.id!r})\n"
             "run_workers(s, 1, lambda o: None)\n"
         )
@@ -273,3 +273,67 @@ class TestCommandLine:
         assert done.stderr == (
             "tmt: error: tmt sweep needs Optuna: pip install 'ThatMetricTimeline[sweep]'\n"
         )
+
+
+class TestInProcess:
+    """tmt.sweep(fn, config): the same, calling a function of a notebook's process."""
+
+    def test_a_function(self, project: Path) -> None:
+        import tmt
+
+        @tmt.tmt_recorder(name="fn")
+        def train(lr: float, width: int) -> dict:
+            acc = 0.0
+            for step in range(15):
+                acc = min(step, 3) * lr
+                tmt.tmt_log("acc", acc, step=step)
+                time.sleep(0.01)
+            return {"acc": acc}
+
+        hyperparameters = {
+            "lr": {"type": "uniform", "min": 0.1, "max": 1.0},
+            "width": {"type": "int", "min": 1, "max": 4},
+        }
+        ended: list[dict] = []
+        made = tmt.sweep(
+            train,
+            config(
+                main_script_name=None,
+                hyperparameters=hyperparameters,
+                max_runs=3,
+                early_stopping=True,
+                early_stopping_patience=2,
+            ),
+            events=ended.append,
+        )
+        assert [e["status"] for e in ended] == ["pruned"] * 3
+        runs = records(project)
+        assert sorted(r["sweep"]["trial"] for r in runs) == [0, 1, 2]
+        assert all(r["status"] == "pruned" and 1 <= r["params"]["width"] <= 4 for r in runs)
+        assert made.progress()["best"]["value"] == max(e["value"] for e in ended)
+        assert "TMT_SWEEP" not in os.environ
+
+    def test_a_failing_call_does_not_stop_it(self, project: Path) -> None:
+        import tmt
+
+        calls = []
+
+        @tmt.tmt_recorder(name="fn")
+        def train(lr: float) -> dict:
+            calls.append(lr)
+            if len(calls) == 1:
+                raise ValueError("first call fails")
+            return {"acc": lr}
+
+        made = tmt.sweep(train, config(main_script_name=None, max_runs=3))
+        statuses = sorted(r["status"] for r in made.rows())
+        assert statuses == ["failed", "finished", "finished"]
+
+    def test_joining_from_elsewhere_is_refused(self, project: Path) -> None:
+        import tmt
+
+        made = Sweep.create(
+            str(project / ".tmt"), config(max_runs=2), str(project), function="train"
+        )
+        with pytest.raises(tmt.TmtError, match="calls train in the Python process that made it"):
+            run_workers(Sweep.load(str(project / ".tmt"), made.id), 1, lambda o: None)
