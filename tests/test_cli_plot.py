@@ -72,6 +72,23 @@ class TestTerminal:
         assert out.splitlines()[-1].endswith(f"{END_GLYPH} ended at step 29, last 0.03333")
         assert out.splitlines()[-2].endswith("last 0.01 at step 99")  # finished: no mark
 
+    def test_the_runs_a_query_selects(self, runs) -> None:
+        """As a sweep's runs are plotted: tmt plot --where sweep:ID."""
+        data = json.loads(ok("plot", "--where", "status:failed name:s", "-m", "acc", "--json"))
+        assert list(data) == [runs["short"]]
+        data = json.loads(
+            ok("plot", "long", "short", "--where", "status:finished", "-m", "acc", "--json")
+        )
+        assert list(data) == [runs["long"]]
+
+    def test_no_runs_named_nor_selected(self, runs) -> None:
+        done = tmt("plot")
+        assert done.returncode == 2 and "name the runs (REF...) or select them with --where" in (
+            done.stderr
+        )
+        done = tmt("plot", "--where", "name=nothing")
+        assert done.returncode == 1 and "no runs match --where" in done.stderr
+
     def test_piped_it_is_plain(self, runs) -> None:
         assert "\033" not in ok("plot", "long", "short", "--metric", "loss")
 

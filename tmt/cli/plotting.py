@@ -9,8 +9,10 @@ import os
 from .. import TmtManager
 from ..display import fit, json_text, printable
 from ..display import width as width_of
+from ..query import select
 from ..textchart import end_cells, multi_line_chart
 from . import UsageError
+from .listing import add_where
 from .options import add_output_options
 
 TYPE_CHECKING = False
@@ -40,7 +42,8 @@ def register(commands: Any) -> None:
         "(needs matplotlib). Where a run ended early, or is still running, its curve's last "
         "point is marked.",
     )
-    p.add_argument("refs", nargs="+", metavar="REF", help="the runs, one or more")
+    p.add_argument("refs", nargs="*", metavar="REF", help="the runs, one or more")
+    add_where(p)
     p.add_argument(
         "--metric",
         "-m",
@@ -95,10 +98,19 @@ def plot(args: argparse.Namespace, console: Console) -> int:
         console.message(NEEDS_MATPLOTLIB)
         return 1
     manager = TmtManager(config=args.config)
+    if not args.refs and not args.where:
+        raise UsageError("tmt plot: name the runs (REF...) or select them with --where")
     entries: dict[str, Entry] = {}
     for ref in args.refs:
         entry = manager.run(ref)
         entries.setdefault(entry.id, entry)  # a run named twice is plotted once
+    if args.where:
+        chosen = select(list(entries.values()), args.where) if args.refs else None
+        if chosen is None:
+            chosen = manager.runs(where=args.where)
+        entries = {e.id: e for e in chosen}
+        if not entries:
+            raise LookupError("no runs match --where")
     found = [(e, e.all_series()) for e in entries.values()]
     metric = args.metric or shared_series(s for _, s in found)
     curves = [Curve(e, *series[metric][:2]) for e, series in found if metric in series]
