@@ -163,6 +163,34 @@ class TestStorage:
         assert (folder / "journal.log").is_file()
         assert Sweep.load(str(sweep_project / ".tmt"), done.id[:3]).id == done.id
 
+    @pytest.mark.parametrize("storage", ["sqlite:///sweeps.db", "elsewhere/study.log"])
+    def test_another_storage_given_relative(
+        self, sweep_project: Path, storage: str, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        (sweep_project / "elsewhere").mkdir()
+        made = Sweep.create(
+            str(sweep_project / ".tmt"), config(max_runs=2), str(sweep_project), storage
+        )
+        assert str(sweep_project) in made.storage  # the same for a worker started elsewhere
+        monkeypatch.chdir(sweep_project / "elsewhere")
+        run_workers(Sweep.load(str(sweep_project / ".tmt"), made.id), 1, lambda o: None)
+        assert [t.state.name for t in made.trials()] == ["COMPLETE", "COMPLETE"]
+
+    def test_a_killed_workers_trial_is_given_up(self, sweep_project: Path) -> None:
+        made = Sweep.create(str(sweep_project / ".tmt"), config(max_runs=2), str(sweep_project))
+        study = made.study()
+        trial = study.ask()
+        dead = subprocess.Popen([sys.executable, "-c", "pass"])
+        dead.wait()
+        from tmt.liveness import this_host
+
+        study._storage.set_trial_user_attr(trial._trial_id, "host", this_host())
+        study._storage.set_trial_user_attr(trial._trial_id, "pid", dead.pid)
+        assert made.counted() == 1
+        run_workers(made, 1, lambda o: None)
+        rows = made.rows()
+        assert sorted(r["status"] for r in rows) == ["finished", "finished", "interrupted"]
+
     def test_two_processes_share_one_journal(self, sweep_project: Path) -> None:
         done = Sweep.create(str(sweep_project / ".tmt"), config(max_runs=6), str(sweep_project))
         code = (

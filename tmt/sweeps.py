@@ -90,7 +90,7 @@ class Sweep:
         sweep_id = os.urandom(4).hex()
         folder = os.path.join(tmt_dir, "sweeps", sweep_id)
         os.makedirs(folder)
-        storage = storage or os.path.join(folder, "journal.log")
+        storage = _absolute_storage(storage) if storage else os.path.join(folder, "journal.log")
         data = {
             "schema": SWEEP_SCHEMA,
             "id": sweep_id,
@@ -642,3 +642,14 @@ def run_workers(sweep: Sweep, workers: int, events: Callable[[dict[str, Any]], N
     if failures:
         raise failures[0]
     return interrupted
+
+
+def _absolute_storage(storage: str) -> str:
+    """``storage`` as every worker reads it, wherever it runs: a journal file's path, or a
+    SQLite database's in ``sqlite:///path``, made absolute (a URL of a server is as it is)."""
+    if "://" not in storage:
+        return os.path.abspath(os.path.expanduser(storage))
+    prefix = "sqlite:///"
+    if storage.startswith(prefix) and not storage.startswith(prefix + "/"):
+        return prefix + os.path.abspath(storage[len(prefix) :])
+    return storage
