@@ -140,14 +140,14 @@ class Sweep:
     def trials(self) -> list[Any]:
         return list(self.study().get_trials(deepcopy=False))
 
-    def counted(self) -> int:
-        """The trials that count towards ``max_runs``: ended ones (not those interrupted)
-        and those running."""
+    def counted(self, before: int | None = None) -> int:
+        """The trials that count towards ``max_runs`` (of those numbered below ``before``,
+        if given): ended ones (not those interrupted) and those running."""
         count = 0
         for trial in self.trials():
-            state = trial.state.name
-            interrupted = trial.user_attrs.get("interrupted")
-            if state == "RUNNING" or (state in _DONE and not interrupted):
+            if before is not None and trial.number >= before:
+                continue
+            if _counts(trial):
                 count += 1
         return count
 
@@ -168,6 +168,8 @@ class Sweep:
         reported, if pruned), ``best`` (whether it is the best trial)."""
         rows = []
         for trial in self.trials():
+            if trial.user_attrs.get("surplus"):
+                continue  # asked beyond max_runs in a race, and given way at once
             state = trial.state.name
             status = {
                 "COMPLETE": "finished",
@@ -178,7 +180,7 @@ class Sweep:
             if trial.user_attrs.get("interrupted"):
                 status = "interrupted"
             steps = sorted(trial.intermediate_values)
-            value = trial.value
+            value = trial.value if self.config.metric is not None else None  # 0: a placeholder
             if value is None and steps and self.config.metric is not None:
                 reported = [trial.intermediate_values[s] for s in steps]
                 value = max(reported) if self.config.goal == "max" else min(reported)
@@ -257,12 +259,16 @@ class Sweep:
         study = self.study()
         count = 0
         for trial in self.trials():
-            attrs = trial.user_attrs
-            if trial.state.name != "RUNNING" or attrs.get("host") != this_host():
+            worker = trial.user_attrs.get("worker")
+            if trial.state.name != "RUNNING" or not isinstance(worker, dict):
+                continue  # a trial just asked has no worker yet: it is not given up
+            if worker.get("host") != this_host():
                 continue
-            if not _alive(attrs.get("pid")):
+            if not _alive(worker.get("pid")):
                 study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
-                study.tell(trial.number, state=optuna().trial.TrialState.FAIL)
+                study.tell(
+                    trial.number, state=optuna().trial.TrialState.FAIL, skip_if_finished=True
+                )
                 count += 1
         return count
 
@@ -312,14 +318,24 @@ class Worker:
                 if self.sweep.counted() >= self.sweep.limit():
                     return
                 trial = study.ask(distributions)
-                study._storage.set_trial_user_attr(trial._trial_id, "host", this_host())
-                study._storage.set_trial_user_attr(trial._trial_id, "pid", os.getpid())
+                worker = {"host": this_host(), "pid": os.getpid()}  # one write: seen whole
+                study._storage.set_trial_user_attr(trial._trial_id, "worker", worker)
+                # Workers of other processes ask too: of trials asked at once beyond
+                # max_runs, those numbered last give way, whoever asked them.
+                if self.sweep.counted(before=trial.number) >= self.sweep.limit():
+                    study._storage.set_trial_user_attr(trial._trial_id, "surplus", True)
+                    study.tell(
+                        trial.number, state=optuna().trial.TrialState.FAIL, skip_if_finished=True
+                    )
+                    return
             try:
                 outcome = self.run_trial(trial)
             except BaseException as exc:
                 if isinstance(exc, KeyboardInterrupt):
                     study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
-                study.tell(trial.number, state=optuna().trial.TrialState.FAIL)
+                study.tell(
+                    trial.number, state=optuna().trial.TrialState.FAIL, skip_if_finished=True
+                )
                 raise
             self.events(outcome)
 
@@ -399,13 +415,13 @@ class Worker:
             "stopped_at": listener.stopped_at,
         }
         if status == "pruned":
-            study.tell(trial.number, state=states.PRUNED)
+            study.tell(trial.number, state=states.PRUNED, skip_if_finished=True)
         elif status == "finished" and (value is not None or self.sweep.config.metric is None):
-            study.tell(trial.number, value if value is not None else 0.0)
+            study.tell(trial.number, value if value is not None else 0.0, skip_if_finished=True)
         else:
             if status == "interrupted":
                 study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
-            study.tell(trial.number, state=states.FAIL)
+            study.tell(trial.number, state=states.FAIL, skip_if_finished=True)
         return outcome
 
 
@@ -515,6 +531,15 @@ def best_value(run: Entry, config: SweepConfig) -> float | None:
     if isinstance(returned, (int, float)) and not isinstance(returned, bool):
         return float(returned) if returned == returned else None
     return None
+
+
+def _counts(trial: Any) -> bool:
+    """Whether a trial counts towards ``max_runs``: running, or ended (not interrupted, nor
+    asked beyond the limit by a worker racing another)."""
+    attrs = trial.user_attrs
+    if attrs.get("surplus") or attrs.get("interrupted"):
+        return False
+    return trial.state.name == "RUNNING" or trial.state.name in _DONE
 
 
 def _wait(process: subprocess.Popen) -> int:

@@ -104,7 +104,14 @@ def _run(sweep: Any, workers: int, console: Console) -> int:
     def said(outcome: dict[str, Any]) -> None:
         value = outcome["value"]
         got = f", {metric} {fmt.value(value)}" if metric and value is not None else ""
-        run = f", run {outcome['run']}" if outcome["run"] else ""
+        run = (
+            f", run {outcome['run']}"
+            if outcome["run"]
+            else (
+                f", no run recorded (exit status {outcome['returncode']}: does the script record "
+                "one with @tmt_recorder, and take every hyperparameter as a flag?)"
+            )
+        )
         console.message(
             f"trial {outcome['trial']} {outcome['status']}{got}{run}: {_progress(sweep, metric)}"
         )
