@@ -199,7 +199,7 @@ class TestMistakes:
             SweepConfig([1])
 
     def test_a_file(self, tmp_path: Path) -> None:
-        with pytest.raises(ConfigError, match="no sweep configuration there"):
+        with pytest.raises(ConfigError, match="sweep configuration not found"):
             SweepConfig.read(str(tmp_path / "missing.json"))
         (tmp_path / "bad.json").write_text('{"max_runs": 1,}')
         with pytest.raises(ConfigError, match="not valid JSON at line 1, column 16"):

@@ -26,7 +26,7 @@ import sys
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
 #: The environment variable through which ``tmt rerun`` tells the runs of the command it
 #: starts which run they repeat, which store they go to and where the code's copy is.
@@ -243,22 +243,32 @@ def rerun_request() -> dict[str, Any] | None:
     """What ``tmt rerun`` asked of the runs this process records, or ``None`` if this process
     was not started by it. Raises ``ValueError`` for a value of :data:`RERUN_ENV` that tmt
     did not write."""
-    text = os.environ.get(RERUN_ENV)
+    return read_word(
+        RERUN_ENV,
+        "tmt rerun",
+        lambda r: (
+            all(isinstance(r.get(k), str) for k in ("of", "name", "source", "receipt"))
+            and isinstance(r.get("config"), dict)
+            and all(isinstance(r.get(k), (str, type(None))) for k in ("scratch", "snapshot"))
+        ),
+    )
+
+
+def read_word(variable: str, sender: str, valid: Callable[[dict[str, Any]], bool]) -> Any:
+    """The JSON object a tmt command put in the environment ``variable`` for the processes
+    it starts, or ``None`` if there is none. Raises ``ValueError`` (a one-line warning to
+    give) for a value ``sender`` did not write: not JSON, not an object, not ``valid``."""
+    text = os.environ.get(variable)
     if not text:
         return None
     try:
-        request = json.loads(text)
-        valid = (
-            isinstance(request, dict)
-            and all(isinstance(request.get(k), str) for k in ("of", "name", "source", "receipt"))
-            and isinstance(request.get("config"), dict)
-            and all(isinstance(request.get(k), (str, type(None))) for k in ("scratch", "snapshot"))
-        )
+        word = json.loads(text)
+        ok = isinstance(word, dict) and valid(word)
     except ValueError:
-        valid = False
-    if not valid:
-        raise ValueError(f"tmt: {RERUN_ENV} is not what tmt rerun sets; ignored")
-    return dict(request)
+        ok = False
+    if not ok:
+        raise ValueError(f"tmt: {variable} is not what {sender} sets; ignored")
+    return dict(word)
 
 
 def as_original(request: dict[str, Any], path: str) -> str:

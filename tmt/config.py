@@ -126,23 +126,8 @@ class Configs:
     def from_config(cls, path: str = CONFIG_PATH, base: str | None = None) -> Configs:
         """Read the configuration file at ``path``; ``//`` and ``/* */`` comments are allowed.
         Relative paths in it are taken from ``base`` (default: the working folder)."""
-        from .jsonfile import read_bytes
-
         path = os.fspath(path)
-        try:
-            text = read_bytes(path, _MAX_CONFIG, follow_symlinks=True).decode("utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: configuration file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read configuration file: {exc}") from None
-        try:
-            data = json.loads(strip_comments(text))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise ConfigError(f"{path}: not a configuration (JSON nested too deeply)") from None
+        data = read_commented_json(path, "configuration file")
         return cls.from_dict(data, source=path, base=base)
 
     @classmethod
@@ -190,6 +175,27 @@ class Configs:
     def __repr__(self) -> str:
         fields = ", ".join(f"{k}={v!r}" for k, v in self.to_dict().items())
         return f"Configs({fields})"
+
+
+def read_commented_json(path: str, what: str) -> Any:
+    """The JSON in the file ``path``, ``//`` and ``/* */`` comments allowed; a file that is
+    not there, cannot be read or is not JSON is a one-line ``ConfigError`` naming ``what``."""
+    from .jsonfile import read_bytes
+
+    try:
+        text = read_bytes(path, _MAX_CONFIG, follow_symlinks=True).decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: {what} not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read {what}: {exc}") from None
+    try:
+        return json.loads(strip_comments(text))
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not a {what} (JSON nested too deeply)") from None
 
 
 def open_path(path: str) -> Configs:

@@ -12,7 +12,6 @@ default, ``tpe``, ``grid``), ``pruner`` (``patience``, the default with early st
 
 from __future__ import annotations
 
-import json
 import math
 import os
 
@@ -130,24 +129,10 @@ class SweepConfig:
     @classmethod
     def read(cls, path: str = DEFAULT_PATH) -> SweepConfig:
         """The configuration in the file ``path`` (``//`` and ``/* */`` comments allowed)."""
-        from .config import strip_comments
-        from .jsonfile import read_bytes
+        from .config import read_commented_json
 
-        try:
-            text = read_bytes(path, _MAX_CONFIG, follow_symlinks=True).decode("utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no sweep configuration there") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read the sweep configuration: {exc}") from None
-        try:
-            data = json.loads(strip_comments(text))
-        except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-            ) from None
-        except RecursionError:
-            raise ConfigError(f"{path}: not a sweep configuration (nested too deeply)") from None
-        return cls(data, os.fspath(path))
+        path = os.fspath(path)
+        return cls(read_commented_json(path, "sweep configuration"), path)
 
     def flags(self, values: dict[str, Any]) -> list[str]:
         """The command-line flags that give a trial its sampled ``values``:

@@ -12,7 +12,6 @@ cannot take at once is not reported, and a sweep gone away stops nothing.
 
 from __future__ import annotations
 
-import json
 import os
 
 from .errors import EarlyStopped
@@ -28,22 +27,17 @@ if TYPE_CHECKING:
 def sweep_request() -> dict[str, Any] | None:
     """What ``tmt sweep`` told this process, or ``None`` if it did not start it. Raises
     ``ValueError`` for a value of :data:`SWEEP_ENV` that tmt did not write."""
-    text = os.environ.get(SWEEP_ENV)
-    if not text:
-        return None
-    try:
-        request = json.loads(text)
-        valid = (
-            isinstance(request, dict)
-            and isinstance(request.get("id"), str)
-            and all(type(request.get(k)) is int for k in ("trial", "report", "stop"))
-            and isinstance(request.get("metric"), (str, type(None)))
-        )
-    except ValueError:
-        valid = False
-    if not valid:
-        raise ValueError(f"tmt: {SWEEP_ENV} is not what tmt sweep sets; ignored")
-    return dict(request)
+    from .command import read_word
+
+    return read_word(
+        SWEEP_ENV,
+        "tmt sweep",
+        lambda r: (
+            isinstance(r.get("id"), str)
+            and all(type(r.get(k)) is int for k in ("trial", "report", "stop"))
+            and isinstance(r.get("metric"), (str, type(None)))
+        ),
+    )
 
 
 def quiet_when_stopped() -> None:
