@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tmt.sweeps import Sweep, optuna, run_workers
+from tmt.sweeps import Sweep, all_sweeps, optuna, run_workers
 
 from conftest import REPO, records
 
@@ -111,6 +111,17 @@ class TestTrials:
         assert statuses.get("yes") == {"failed"} and statuses.get("no") == {"finished"}
         assert len(ended) == 6
 
+    def test_a_run_that_gives_no_value_fails_its_trial(self, sweep_project: Path) -> None:
+        (sweep_project / "train.py").write_text(
+            TRAIN.replace(
+                'tmt_log("acc", acc, step=step)', 'tmt_log("acc", float("nan"), step=step)'
+            ).replace('return {"acc": acc}', "return {}")
+        )
+        done, ended = sweep(sweep_project, max_runs=1)
+        assert ended[0]["status"] == "failed" and ended[0]["why"] == "its run gave no value of acc"
+        assert [r["status"] for r in records(sweep_project)] == ["finished"]  # the run is fine
+        assert [t.state.name for t in done.trials()] == ["FAIL"]
+
 
 class TestEarlyStopping:
     """The pruner stops a trial through the tmt_log call of the sweep's metric."""
@@ -162,6 +173,12 @@ class TestStorage:
         assert saved["config"] == config(max_runs=1) and saved["cwd"] == str(sweep_project)
         assert (folder / "journal.log").is_file()
         assert Sweep.load(str(sweep_project / ".tmt"), done.id[:3]).id == done.id
+
+    def test_a_damaged_sweep_is_skipped_with_a_warning(self, sweep_project: Path) -> None:
+        done, _ = sweep(sweep_project, max_runs=1)
+        (Path(done.folder) / "sweep.json").write_text('{"id": 5}')
+        with pytest.warns(UserWarning, match="sweep.json: unreadable sweep skipped: not a sweep"):
+            assert all_sweeps(str(sweep_project / ".tmt")) == []
 
     @pytest.mark.parametrize("storage", ["sqlite:///sweeps.db", "elsewhere/study.log"])
     def test_another_storage_given_relative(

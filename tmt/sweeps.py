@@ -283,12 +283,23 @@ def all_sweeps(tmt_dir: str) -> list[Sweep]:
     found = []
     for name in names:
         folder = os.path.join(root, name)
+        path = os.path.join(folder, SWEEP_FILE)
         try:
-            data = jsonfile.read(os.path.join(folder, SWEEP_FILE), 1024 * 1024)
+            data = jsonfile.read(path, 1024 * 1024)
+            if not isinstance(data, dict) or data.get("id") != name:
+                raise ValueError("not a sweep's record (no matching 'id')")
             found.append(Sweep(folder, data))
-        except (OSError, ValueError, KeyError, TypeError, ConfigError):
-            continue
+        except FileNotFoundError:
+            continue  # a folder being made, or not a sweep's
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            from .runfolder import warn
+
+            warn(f"{path}: unreadable sweep skipped: {_one_line(exc)}")
     return sorted(found, key=lambda s: s.created)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 class Worker:
@@ -421,6 +432,9 @@ class Worker:
         else:
             if status == "interrupted":
                 study._storage.set_trial_user_attr(trial._trial_id, "interrupted", True)
+            elif status == "finished":  # but with no value of the metric to judge it by
+                outcome["status"] = "failed"
+                outcome["why"] = f"its run gave no value of {self.sweep.config.metric}"
             study.tell(trial.number, state=states.FAIL, skip_if_finished=True)
         return outcome
 

@@ -104,8 +104,9 @@ def _run(sweep: Any, workers: int, console: Console) -> int:
     def said(outcome: dict[str, Any]) -> None:
         value = outcome["value"]
         got = f", {metric} {fmt.value(value)}" if metric and value is not None else ""
+        why = f" ({outcome['why']})" if outcome.get("why") else ""
         run = (
-            f", run {outcome['run']}"
+            f"{why}, run {outcome['run']}"
             if outcome["run"]
             else (
                 f", no run recorded (exit status {outcome['returncode']}: does the script record "
