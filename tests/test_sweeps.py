@@ -122,6 +122,19 @@ class TestTrials:
         assert [r["status"] for r in records(sweep_project)] == ["finished"]  # the run is fine
         assert [t.state.name for t in done.trials()] == ["FAIL"]
 
+    def test_a_process_the_script_leaves_behind_does_not_hold_the_sweep(
+        self, sweep_project: Path
+    ) -> None:
+        (sweep_project / "train.py").write_text(
+            "import subprocess, sys\n"
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)'],"
+            " close_fds=False)  # a server the script starts, holding every descriptor\n" + TRAIN
+        )
+        started = time.monotonic()
+        _, ended = sweep(sweep_project, max_runs=1)
+        assert ended[0]["status"] == "finished"
+        assert time.monotonic() - started < 20
+
 
 class TestEarlyStopping:
     """The pruner stops a trial through the tmt_log call of the sweep's metric."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 SWEEP_FILE = "sweep.json"
 SWEEP_SCHEMA = 1
 _DONE = ("COMPLETE", "PRUNED", "FAIL")
+_LINGER = 5.0  # seconds to wait, once a trial's command ended, for what it still has to say
 
 
 def optuna() -> Any:
@@ -369,8 +370,9 @@ class Worker:
         finally:
             os.close(report_write)  # the listener ends when every writer has closed it
             os.close(stop_read)
-            listener.join()
-            os.close(stop_write)
+            # ...unless a process the command left behind holds the pipe open: not waited for.
+            listener.join(_LINGER)
+            listener.close()
         return self.finish(trial, returncode, listener)
 
     def launch(self, trial: Any, request: dict[str, Any]) -> int:
@@ -504,27 +506,40 @@ class _Listener(threading.Thread):
         self.pruning = pruning
         self.run_id: str | None = None
         self.stopped_at: int | None = None
+        self.lock = threading.Lock()
+        self.closed = False
 
     def run(self) -> None:
         with os.fdopen(self.report, "rb") as lines:
             for line in lines:
-                words = line.decode("utf-8", "replace").split()
-                if len(words) == 2 and words[0] == "run":
-                    self.run_id = self.run_id or words[1]
-                    continue
-                try:
-                    step, value = int(words[0]), float(words[1])
-                except (IndexError, ValueError):
-                    continue
-                if value != value or self.stopped_at is not None:
-                    continue
-                self.trial.report(value, step)
-                if self.pruning and self.trial.should_prune():
-                    self.stopped_at = step
-                    try:
-                        os.write(self.stop, b"p")
-                    except OSError:
-                        pass
+                with self.lock:
+                    if self.closed:  # the trial is over: nothing said now counts
+                        return
+                    self.take(line.decode("utf-8", "replace").split())
+
+    def take(self, words: list[str]) -> None:
+        if len(words) == 2 and words[0] == "run":
+            self.run_id = self.run_id or words[1]
+            return
+        try:
+            step, value = int(words[0]), float(words[1])
+        except (IndexError, ValueError):
+            return
+        if value != value or self.stopped_at is not None:
+            return
+        self.trial.report(value, step)
+        if self.pruning and self.trial.should_prune():
+            self.stopped_at = step
+            try:
+                os.write(self.stop, b"p")
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        """End the listening: after this, nothing is reported, and the stop pipe is shut."""
+        with self.lock:
+            self.closed = True
+            os.close(self.stop)
 
 
 def best_value(run: Entry, config: SweepConfig) -> float | None:

@@ -70,6 +70,9 @@ class Reporter:
         for fd in (self.report, self.stop):
             try:
                 os.set_blocking(fd, False)
+                # Not left to processes the script starts: one that outlived it would keep
+                # the sweep waiting for the end of the pipe.
+                os.set_inheritable(fd, False)
             except OSError:  # not open here (a process the script started): nothing to say
                 pass
 
