@@ -31,6 +31,7 @@ LAYERS: dict[str, set[str]] = {
         "termination",
         "command",
         "flags",
+        "storeside",
     },
     "storage": {
         "index",
@@ -57,6 +58,7 @@ LAYERS: dict[str, set[str]] = {
         "maintenance",
         "rerun",
         "sweeps",
+        "transfer",
         "manager",
     },
     "recording": {"activerun", "output", "series", "results", "params", "recorder", "trial"},

@@ -12,7 +12,7 @@ from .errors import ArgumentError, SeriesNotFound
 from .jsonvalue import flatten, from_json
 from .liveness import effective_status
 from .record import SCHEMA_VERSION, absolute_path
-from .runfolder import read_run
+from .runfolder import ORIGIN_NAME, read_run
 from .seriesfile import SERIES_FILE, read_series
 
 TYPE_CHECKING = False
@@ -111,6 +111,18 @@ class Entry:
     def rerun_of(self) -> str | None:
         """The id of the run this one repeats (``tmt rerun``), if it does."""
         return self._summary().get("rerun_of")
+
+    @property
+    def origin(self) -> dict[str, Any] | None:
+        """Where this run was copied from (``tmt pull``/``tmt push``): ``{"from", "pulled"}``,
+        the store and when; ``None`` for a run recorded here."""
+        if not self.run_dir:
+            return None
+        try:
+            origin = jsonfile.read(os.path.join(self.run_dir, ORIGIN_NAME), 64 * 1024)
+        except (OSError, ValueError):
+            return None
+        return origin if isinstance(origin, dict) and isinstance(origin.get("from"), str) else None
 
     @property
     def status(self) -> str:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .rerun import RerunPlan
     from .sweeps import Sweep
+    from .transfer import Moved
 
 
 class TmtManager:
@@ -377,6 +378,44 @@ class TmtManager:
 
         values = {name: _flag_text(value) for name, value in (overrides or {}).items()}
         return plan(self.run(ref), self.config, values, current_code, python)
+
+    # Moving runs between stores --------------------------------------------------------------
+    def pull(self, source: str, *, dry_run: bool = False, **options: Any) -> Moved:
+        """Copy into this store the runs of ``source`` it lacks or holds older (a project
+        folder or store on this machine, or ``[user@]host:path`` over ssh), with their
+        results, curves, output and code snapshots; returns what moved (see
+        :mod:`tmt.transfer`). ``options``: the filters of :meth:`runs` (``name``, ``since``,
+        ``until``, ``status``, ``tags``, ``where``), ``progress(done, total)`` (bytes) and
+        ``remote_python`` (default ``python3``). ``dry_run`` only says what would move."""
+        return self._transfer(source, True, dry_run, options)
+
+    def push(self, dest: str, *, dry_run: bool = False, **options: Any) -> Moved:
+        """Copy this store's runs into ``dest`` where it lacks them or holds them older; as
+        :meth:`pull`, the other way."""
+        return self._transfer(dest, False, dry_run, options)
+
+    def _transfer(self, other: str, pull: bool, dry_run: bool, options: Any) -> Moved:
+        from .transfer import Endpoint, Filters, transfer
+
+        progress = options.pop("progress", None)
+        there = Endpoint.parse(other, options.pop("remote_python", None) or "python3")
+        name = options.pop("name", None)
+        if isinstance(name, str):
+            name = re.compile(re.escape(name) + r"\Z")  # as runs(name=...): exactly
+        status, tags = options.pop("status", None), options.pop("tags", None)
+        filters = Filters(
+            name,
+            options.pop("since", None),
+            options.pop("until", None),
+            [status] if isinstance(status, str) else status,
+            [tags] if isinstance(tags, str) else tags,
+            options.pop("where", None),
+        )
+        if options:
+            raise ArgumentError(f"unknown options: {', '.join(sorted(options))}")
+        here = Endpoint.of_config(self.config)
+        source, dest = (there, here) if pull else (here, there)
+        return transfer(source, dest, filters, dry_run, progress)
 
     # Sweeps ---------------------------------------------------------------------------------
     def sweeps(self) -> list[Sweep]:

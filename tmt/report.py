@@ -97,6 +97,10 @@ def _summary(entry: Entry) -> list[str]:
         lines.append(f"child of {p(entry.parent)}")
     if entry.rerun_of:
         lines.append(f"rerun of {p(entry.rerun_of)}")
+    origin = entry.origin
+    if origin:
+        when = origin.get("pulled")
+        lines.append(f"copied from {p(origin['from'])}" + (f" on {p(when)}" if when else ""))
     if entry.sweep:
         trial, sweep = entry.sweep.get("trial"), entry.sweep.get("id")
         lines.append(

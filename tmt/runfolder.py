@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 RECORD_NAME = "run.json"
 ANNOTATIONS_NAME = "annotations.json"
+#: Where a run copied from another store (``tmt pull``) says which, and when.
+ORIGIN_NAME = "origin.json"
 #: The largest ``run.json`` or ``annotations.json`` read.
 MAX_RECORD = 64 * 1024 * 1024
 

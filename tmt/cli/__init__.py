@@ -45,7 +45,7 @@ class _CommandParser(_Parser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import listing, managing, plotting, rerunning, showing, sweeping
+    from . import listing, managing, plotting, rerunning, showing, sweeping, syncing
 
     parser = _Parser(
         prog="tmt",
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-C", dest="directory", metavar="DIR", help="run as if started in DIR")
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
-    for module in (listing, showing, plotting, managing, rerunning, sweeping):
+    for module in (listing, showing, plotting, managing, rerunning, sweeping, syncing):
         module.register(commands)
     tui = commands.add_parser(
         "tui",

@@ -1,0 +1,417 @@
+"""``tmt pull`` and ``tmt push``: runs copied whole between stores, here or over ssh, once."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tmt import TmtManager, storeside, tmt_log, tmt_recorder, tmt_save, transfer
+from tmt.runfolder import ORIGIN_NAME
+from tmt.snapshot import collect_garbage
+
+from conftest import tmt
+
+
+def record(folder: Path, lr: float, name: str = "mnist", code: str | None = None) -> str:
+    """Record one run of ``name`` in the project ``folder``; returns its id."""
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        if code is not None:
+            (folder / "train.py").write_text(code)
+
+        def train(lr):
+            for step in range(3):
+                tmt_log("loss", lr / (step + 1), step=step)
+            tmt_save({"lr": lr}, name="model")
+            print(f"trained with {lr}")
+            return {"acc": 0.9 + lr / 10}
+
+        tmt_recorder(name=name)(train)(lr)
+        return TmtManager().last().id
+    finally:
+        os.chdir(here)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    """A project on "the cluster" with three runs (the code changed before the third)."""
+    folder = tmp_path / "lab"
+    folder.mkdir()
+    (folder / "train.py").write_text("print('v1')\n")
+    (folder / "lib.py").write_text("x = 1\n" * 100)
+    for lr in (0.1, 0.2):
+        record(folder, lr)
+    record(folder, 0.3, code="print('v2')\n")
+    return folder
+
+
+@pytest.fixture
+def laptop(tmp_path: Path) -> Path:
+    """An empty project, where the runs are wanted."""
+    folder = tmp_path / "laptop"
+    (folder / ".tmt").mkdir(parents=True)
+    return folder
+
+
+def pull(laptop: Path, source: str, *args: str, env: dict | None = None) -> str:
+    proc = tmt("pull", source, *args, cwd=laptop, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def loaded(entry) -> object:
+    """The object the run saved."""
+    with open(entry.results[0].path, "rb") as f:
+        return pickle.load(f)
+
+
+def objects(project: Path) -> set[str]:
+    root = project / ".tmt" / "snapshots" / ".objects"
+    if not root.exists():
+        return set()
+    return {b.name + f.name for b in root.iterdir() for f in b.iterdir()}
+
+
+# Between two projects on one machine ---------------------------------------------------------
+def test_pulled_runs_keep_ids_metrics_curves_results_output_and_code(lab: Path, laptop: Path):
+    said = pull(laptop, str(lab))
+    assert "copied 3 new runs" in said
+    there, here = TmtManager(path=str(lab / ".tmt")), TmtManager(path=str(laptop / ".tmt"))
+    assert [e.id for e in here.runs()] == [e.id for e in there.runs()]
+    for mine, theirs in zip(here.runs(), there.runs()):
+        assert mine.metrics == theirs.metrics and mine.params == theirs.params
+        assert mine.series("loss").values == theirs.series("loss").values
+        assert loaded(mine) == {"lr": mine.params["lr"]}
+        assert mine.output() == theirs.output() != ""
+        assert mine.snapshot_path.startswith(str(laptop / ".tmt" / "snapshots"))
+        assert (Path(mine.snapshot_path) / "train.py").read_text() == (
+            Path(theirs.snapshot_path) / "train.py"
+        ).read_text()
+        assert mine.origin["from"] == str(lab / ".tmt")
+    assert "-print('v1')" in tmt("diff", "last~2", "last", cwd=laptop).stdout
+
+
+def test_a_second_pull_moves_nothing_and_says_so(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    files = sorted(str(p) for p in (laptop / ".tmt").rglob("*"))
+    assert "nothing to copy" in pull(laptop, str(lab))
+    assert sorted(str(p) for p in (laptop / ".tmt").rglob("*")) == files
+
+
+def test_the_code_of_many_runs_moves_once(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    stored = objects(laptop)
+    assert stored == objects(lab)  # train.py twice, lib.py once
+    for lr in (0.4, 0.5, 0.6):
+        record(lab, lr)  # same code
+    said = pull(laptop, str(lab))
+    assert "copied 3 new runs" in said and "code tree" not in said
+    assert objects(laptop) == stored
+
+
+def test_a_dry_run_lists_what_would_move_and_copies_nothing(lab: Path, laptop: Path):
+    said = pull(laptop, str(lab), "--dry-run")
+    assert "would copy 3 new runs" in said and said.count("mnist") == 3
+    assert not (laptop / ".tmt" / "runs").exists()
+
+
+def test_filters_choose_the_runs_to_move(lab: Path, laptop: Path):
+    said = pull(laptop, str(lab), "--where", "lr>=0.2")
+    assert "copied 2 new runs" in said and "1 left out by the filters" in said
+    assert sorted(e.params["lr"] for e in TmtManager(path=str(laptop / ".tmt")).runs()) == [
+        0.2,
+        0.3,
+    ]
+    assert "copied 0" not in pull(laptop, str(lab), "--since", "1h")
+
+
+def test_a_run_still_running_is_updated_by_a_later_pull(lab: Path, laptop: Path):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    record_path = lab / ".tmt" / "runs" / run_id / "run.json"
+    finished = json.loads(record_path.read_text())
+    running = {**finished, "status": "running", "end_time": None, "ended": None}
+    record_path.write_text(json.dumps(running))
+    pull(laptop, str(lab))
+    pulled = laptop / ".tmt" / "runs" / run_id / "run.json"
+    assert json.loads(pulled.read_text())["status"] == "running"
+    record_path.write_text(json.dumps(finished))
+    os.utime(record_path, (time.time() + 5, time.time() + 5))
+    assert "1 updated" in pull(laptop, str(lab))
+    assert TmtManager(path=str(laptop / ".tmt")).run(run_id).status == "finished"
+
+
+def test_a_newer_record_here_is_never_replaced_by_an_older_one(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    theirs = lab / ".tmt" / "runs" / run_id / "run.json"
+    older = {**json.loads(theirs.read_text()), "status": "running", "end_time": None}
+    theirs.write_text(json.dumps(older))
+    assert "nothing to copy" in pull(laptop, str(lab))
+    assert TmtManager(path=str(laptop / ".tmt")).run(run_id).status == "finished"
+
+
+def test_tags_added_later_follow_the_newer_side(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    tmt("tag", "last", "paper", cwd=lab)
+    assert "the tags or note of 1" in pull(laptop, str(lab))
+    assert TmtManager(path=str(laptop / ".tmt")).last().tags == ["paper"]
+    tmt("tag", "last", "camera-ready", cwd=laptop)
+    assert "nothing to copy" in pull(laptop, str(lab))  # ours are newer
+    assert TmtManager(path=str(laptop / ".tmt")).last().tags == ["paper", "camera-ready"]
+
+
+def test_push_copies_to_another_store(lab: Path, laptop: Path):
+    record(laptop, 0.9, name="local")
+    proc = tmt("push", str(lab), cwd=laptop)
+    assert proc.returncode == 0, proc.stderr
+    assert "copied 1 new run to" in proc.stdout
+    assert TmtManager(path=str(lab / ".tmt")).last().name == "local"
+    assert "nothing to copy" in tmt("push", str(lab), cwd=laptop).stdout
+
+
+def test_runs_pushed_and_pulled_back_are_already_there(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    assert "nothing to copy" in tmt("push", str(lab), cwd=laptop).stdout
+
+
+def test_an_interrupted_pull_lists_no_half_copied_run_and_the_next_completes_it(
+    lab: Path, laptop: Path, monkeypatch: pytest.MonkeyPatch
+):
+    written = storeside._write
+
+    def killed(folder: str, name: str, text: str, mtime_ns: int | None) -> None:
+        if name == "run.json":
+            raise KeyboardInterrupt
+        written(folder, name, text, mtime_ns)
+
+    monkeypatch.setattr(storeside, "_write", killed)
+    assert tmt("pull", str(lab), cwd=laptop).returncode == 130
+    assert TmtManager(path=str(laptop / ".tmt")).runs() == []
+    monkeypatch.setattr(storeside, "_write", written)
+    assert "copied 3 new runs" in pull(laptop, str(lab))
+    assert len(TmtManager(path=str(laptop / ".tmt")).runs()) == 3
+
+
+def test_a_run_starting_during_a_pull_is_left_for_the_next(lab: Path, laptop: Path):
+    (lab / ".tmt" / "runs" / "0123456789ab").mkdir()  # its folder is made before its record
+    assert "copied 3 new runs" in pull(laptop, str(lab))
+    assert not (laptop / ".tmt" / "runs" / "0123456789ab").exists()
+
+
+def test_garbage_collection_keeps_what_was_pulled(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    collect_garbage(str(laptop / ".tmt" / "snapshots"))
+    assert tmt("gc", cwd=laptop).returncode == 0
+    for entry in TmtManager(path=str(laptop / ".tmt")).runs():
+        assert (Path(entry.snapshot_path) / "lib.py").exists()
+
+
+def test_a_store_on_another_filesystem(lab: Path, tmp_path: Path):
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second filesystem (/dev/shm) to copy across")
+    elsewhere = shm / f"tmt-test-{os.getpid()}"
+    (elsewhere / ".tmt").mkdir(parents=True)
+    try:
+        assert "copied 3 new runs" in pull(elsewhere, str(lab))
+        assert len(TmtManager(path=str(elsewhere / ".tmt")).runs()) == 3
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(elsewhere)], check=False)
+        shutil.rmtree(elsewhere, ignore_errors=True)
+
+
+def test_a_folder_that_is_no_store_is_a_one_line_error(laptop: Path, tmp_path: Path):
+    proc = tmt("pull", str(tmp_path), cwd=laptop)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("tmt: error: ") and "no tmt store" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    proc = tmt("pull", str(tmp_path / "nowhere"), cwd=laptop)
+    assert proc.returncode == 1 and "no folder" in proc.stderr
+
+
+# What the store's side refuses ---------------------------------------------------------------
+def layout(project: Path) -> dict:
+    return storeside.locate(str(project))
+
+
+def test_an_object_whose_content_does_not_match_its_hash_is_refused(tmp_path: Path, laptop):
+    fake = tmp_path / "fake"
+    fake.write_bytes(b"not what the name says")
+    plan = {"objects": [["0" * 64, str(fake)]]}
+    with pytest.raises(storeside.StoreSideError, match="does not match its hash"):
+        storeside.install(layout(laptop), plan)
+    assert objects(laptop) == set()
+
+
+@pytest.mark.parametrize("rel", ["../escape", "a/../../escape", "/etc/passwd", "a//b", "."])
+def test_a_tree_with_a_path_out_of_it_is_refused(laptop: Path, rel: str):
+    manifest = [[rel, "l", "/etc"]]
+    plan = {"trees": {storeside.tree_id(manifest): manifest}}
+    with pytest.raises(storeside.StoreSideError, match="refused a file name"):
+        storeside.install(layout(laptop), plan)
+
+
+def test_nothing_is_written_through_a_symlink_in_a_tree(laptop: Path, tmp_path: Path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    manifest = sorted([["a", "l", str(outside)], ["a/x", "f", "0" * 64]])
+    plan = {"trees": {storeside.tree_id(manifest): manifest}}
+    with pytest.raises((storeside.StoreSideError, OSError)):
+        storeside.install(layout(laptop), plan)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_tree_whose_manifest_does_not_match_its_id_is_refused(laptop: Path):
+    plan = {"trees": {"0" * 32: [["a", "d", ""]]}}
+    with pytest.raises(storeside.StoreSideError, match="does not match its id"):
+        storeside.install(layout(laptop), plan)
+
+
+@pytest.mark.parametrize("name", ["../run.json", ".tmt-x.tmp", "", "a/b"])
+def test_run_files_named_out_of_the_run_folder_are_refused(laptop: Path, tmp_path: Path, name):
+    source = tmp_path / "f"
+    source.write_text("x")
+    run = {"id": "0123456789ab", "files": [[name, str(source), 1, 0]], "record": None}
+    with pytest.raises(storeside.StoreSideError, match="refused a file name"):
+        storeside.install(layout(laptop), {"runs": [run]})
+
+
+def test_temporary_names_are_tmts_own(tmp_path: Path):
+    from tmt.liveness import is_debris, is_temp_name
+
+    name = storeside.temp_name()
+    assert is_temp_name(name)
+    assert not is_debris(name, time.time())  # this process is alive
+    assert storeside.ORIGIN == ORIGIN_NAME
+
+
+def test_tree_ids_are_the_snapshots_own(lab: Path):
+    snapshots = lab / ".tmt" / "snapshots"
+    trees = [p.name for p in (snapshots / ".trees").iterdir()]
+    found = storeside.manifests(layout(lab), trees)
+    assert sorted(found["trees"]) == sorted(trees)
+
+
+def test_the_store_side_runs_with_nothing_but_python(lab: Path, tmp_path: Path):
+    """What is sent to another host needs neither tmt nor anything outside the standard
+    library: run by a bare interpreter, it describes a store."""
+    boot = transfer._boot() + json.dumps({"path": str(lab)}).encode() + b"\n"
+    proc = subprocess.run(
+        ["python3", "-I", "-c", storeside.BOOT, "locate"],
+        input=boot,
+        capture_output=True,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert proc.returncode == 0, proc.stderr
+    answer = json.loads(proc.stdout.split(storeside.MARKER)[1])
+    assert answer["root"] == str(lab / ".tmt")
+
+
+# Over ssh ----------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory):
+    """An ssh server on a free port of localhost, letting this user in with a key of its own;
+    yields the ssh command (for ``TMT_SSH``)."""
+    server = shutil.which("sshd") or "/usr/sbin/sshd"
+    if not os.path.exists(server) or not shutil.which("ssh"):
+        pytest.skip("no ssh server here (install openssh-server to run these tests)")
+    folder = tmp_path_factory.mktemp("sshd")
+    for key in ("host", "user"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / key)], check=True
+        )
+    shutil.copy(folder / "user.pub", folder / "authorized_keys")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (folder / "config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {folder / 'host'}\n"
+        f"AuthorizedKeysFile {folder / 'authorized_keys'}\nPidFile {folder / 'pid'}\n"
+        "StrictModes no\nUsePAM no\nPasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
+        "PermitRootLogin prohibit-password\n"
+    )
+    if os.getuid() == 0:
+        os.makedirs("/run/sshd", exist_ok=True)
+    process = subprocess.Popen(
+        [server, "-D", "-e", "-f", str(folder / "config")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    command = (
+        f"ssh -p {port} -i {folder / 'user'} -o BatchMode=yes -o StrictHostKeyChecking=no "
+        "-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=10"
+    )
+    try:
+        for _ in range(50):
+            probe = subprocess.run(
+                [*command.split(), "127.0.0.1", "true"], capture_output=True, timeout=20
+            )
+            if probe.returncode == 0:
+                break
+            if process.poll() is not None:
+                pytest.skip(f"the ssh server would not start: {process.stderr.read().decode()}")
+            time.sleep(0.1)
+        else:
+            pytest.skip(f"cannot log in to the test's ssh server: {probe.stderr.decode()}")
+        yield command
+    finally:
+        process.terminate()
+        process.wait()
+
+
+@pytest.fixture(params=["rsync", "stream"])
+def over_ssh(request: pytest.FixtureRequest, sshd: str, monkeypatch: pytest.MonkeyPatch):
+    """The environment for tmt to reach localhost with the test's ssh server; files move by
+    rsync, or (no rsync here) as a stream over ssh."""
+    if request.param == "rsync" and not shutil.which("rsync"):
+        pytest.skip("no rsync here")
+    if request.param == "stream":
+        real = shutil.which
+        monkeypatch.setattr(
+            transfer.shutil, "which", lambda name: None if name == "rsync" else real(name)
+        )
+    return {transfer.SSH_ENV: sshd}
+
+
+def test_pull_and_push_over_ssh(lab: Path, laptop: Path, over_ssh: dict):
+    said = pull(laptop, f"127.0.0.1:{lab}", env=over_ssh)
+    assert "copied 3 new runs from 127.0.0.1:" in said
+    here = TmtManager(path=str(laptop / ".tmt"))
+    assert [e.metrics for e in here.runs()] == [
+        e.metrics for e in TmtManager(path=str(lab / ".tmt")).runs()
+    ]
+    assert loaded(here.last()) == {"lr": 0.3}
+    assert here.last().origin["from"] == f"127.0.0.1:{lab / '.tmt'}"
+    assert "-print('v1')" in tmt("diff", "last~2", "last", cwd=laptop).stdout
+    assert "nothing to copy" in pull(laptop, f"127.0.0.1:{lab}", env=over_ssh)
+    record(laptop, 0.7, name="from-laptop", code="print('laptop')\n")
+    proc = tmt("push", f"127.0.0.1:{lab}", cwd=laptop, env=over_ssh)
+    assert proc.returncode == 0 and "copied 1 new run" in proc.stdout, proc.stderr
+    pushed = TmtManager(path=str(lab / ".tmt")).last()
+    assert pushed.name == "from-laptop"
+    assert (Path(pushed.snapshot_path) / "train.py").read_text() == "print('laptop')\n"
+    assert not [p for p in (lab / ".tmt").iterdir() if p.name.startswith(".tmt-")]
+    assert "nothing to copy" in tmt("push", f"127.0.0.1:{lab}", cwd=laptop, env=over_ssh).stdout
+
+
+def test_an_unreachable_host_is_a_one_line_error(laptop: Path, sshd: str):
+    proc = tmt("pull", "127.0.0.2:/nowhere", cwd=laptop, env={transfer.SSH_ENV: sshd})
+    assert proc.returncode == 1 and proc.stderr.startswith("tmt: error: 127.0.0.2: ")
+    assert proc.stderr.count("\n") == 1
+
+
+def test_a_missing_remote_python_is_named(laptop: Path, sshd: str, lab: Path):
+    env = {transfer.SSH_ENV: sshd}
+    proc = tmt("pull", f"127.0.0.1:{lab}", "--remote-python", "python-nowhere", cwd=laptop, env=env)
+    assert proc.returncode == 1 and "--remote-python" in proc.stderr

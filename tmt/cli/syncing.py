@@ -1,0 +1,141 @@
+"""``tmt pull`` and ``tmt push``: runs from another store into this one, and back."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from .. import display as fmt
+from .listing import add_filters, manager_for
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from .console import Console
+
+_WHERE = (
+    "a project folder or its store (.tmt) on this machine, or [user@]host:path over ssh "
+    "(set TMT_SSH for ssh's options, e.g. 'ssh -p 2222')"
+)
+
+
+def register(commands: Any) -> None:
+    for name, verb, what in (
+        ("pull", "copy runs from", "SRC"),
+        ("push", "copy runs to", "DEST"),
+    ):
+        p = commands.add_parser(
+            name,
+            help=f"{verb} another store: a folder, or host:path over ssh",
+            description=(
+                f"{verb.capitalize()} another store the runs it lacks or holds older, with "
+                "their results, curves, output, package lists and code snapshots (the code "
+                "of many runs moves once). Runs keep their ids and record where they came "
+                "from; a newer record is never replaced by an older one, so repeating it "
+                "moves only what changed."
+            ),
+        )
+        p.add_argument("store", metavar=what, help=_WHERE)
+        add_filters(p)
+        p.add_argument(
+            "--dry-run", action="store_true", help="list what would be copied; copy nothing"
+        )
+        p.add_argument(
+            "--remote-python",
+            metavar="PATH",
+            default="python3",
+            help="the Python to run on the host (default: python3; 3.7 or later, no tmt needed)",
+        )
+        p.set_defaults(handler=pull if name == "pull" else push)
+
+
+def pull(args: argparse.Namespace, console: Console) -> int:
+    moved = manager_for(args).pull(args.store, **_options(args, console))
+    return _report(console, moved, args, "pull")
+
+
+def push(args: argparse.Namespace, console: Console) -> int:
+    moved = manager_for(args).push(args.store, **_options(args, console))
+    return _report(console, moved, args, "push")
+
+
+def _options(args: argparse.Namespace, console: Console) -> dict[str, Any]:
+    name = None
+    if args.name:
+        try:
+            name = re.compile(args.name)
+        except re.error:
+            name = re.compile(re.escape(args.name))
+    return {
+        "name": name,
+        "since": args.since,
+        "until": args.until,
+        "status": args.status,
+        "tags": args.tag,
+        "where": args.where,
+        "dry_run": args.dry_run,
+        "remote_python": args.remote_python,
+        "progress": _bar(console),
+    }
+
+
+def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -> int:
+    direction = f"from {moved.source}" if verb == "pull" else f"to {moved.dest}"
+    if not moved.runs:
+        why = f" ({moved.left_out} left out by the filters)" if moved.left_out else ""
+        console.print(f"tmt {verb}: nothing to copy {direction}: up to date{why}")
+        return 0
+    if args.dry_run:
+        rows = [
+            [e.id, e.name, e.status, what]
+            for what, runs in (("new", moved.new), ("updated", moved.updated))
+            for e in runs
+        ] + [[e.id, e.name, e.status, "tags/note"] for e in moved.annotated]
+        console.table(["id", "name", "status", "copied as"], rows)
+    parts = []
+    if moved.new:
+        parts.append(f"{len(moved.new)} new run{'s' * (len(moved.new) != 1)}")
+    if moved.updated:
+        parts.append(f"{len(moved.updated)} updated")
+    if moved.annotated:
+        parts.append(f"the tags or note of {len(moved.annotated)}")
+    said = "would copy" if args.dry_run else "copied"
+    sizes = []
+    if moved.files:
+        sizes.append(f"{moved.files} file{'s' * (moved.files != 1)}, {fmt.size(moved.bytes)}")
+    if moved.trees:
+        sizes.append(
+            f"snapshots: {moved.trees} code tree{'s' * (moved.trees != 1)}, "
+            f"{moved.objects} new file{'s' * (moved.objects != 1)}"
+        )
+    if moved.unchanged:
+        sizes.append(f"{moved.unchanged} already there")
+    if moved.left_out:
+        sizes.append(f"{moved.left_out} left out by the filters")
+    detail = f" ({'; '.join(sizes)})" if sizes else ""
+    console.print(f"tmt {verb}: {said} {', '.join(parts)} {direction}{detail}")
+    return 0
+
+
+def _bar(console: Console) -> Any:
+    """A progress bar on the terminal's stderr for transfers that take a while."""
+    err = console.err
+    if not getattr(err, "isatty", lambda: False)():
+        return None
+    started = time.monotonic()
+    shown = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - started < 1.0 or (now - shown[0] < 0.2 and done < total):
+            return
+        shown[0] = now
+        width = 30
+        filled = int(width * done / total) if total > 0 else 0
+        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {fmt.size(done)} of {fmt.size(total)}"
+        err.write(line + ("\n" if done >= total else ""))
+        err.flush()
+
+    return progress
