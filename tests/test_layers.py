@@ -59,6 +59,7 @@ LAYERS: dict[str, set[str]] = {
         "rerun",
         "sweeps",
         "transfer",
+        "exports",
         "manager",
     },
     "recording": {"activerun", "output", "series", "results", "params", "recorder", "trial"},

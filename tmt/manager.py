@@ -379,6 +379,34 @@ class TmtManager:
         values = {name: _flag_text(value) for name, value in (overrides or {}).items()}
         return plan(self.run(ref), self.config, values, current_code, python)
 
+    # Exports for other tools -------------------------------------------------------------------
+    def to_tensorboard(
+        self, folder: str, runs: Iterable[Entry] | None = None, **filters: Any
+    ) -> list[str]:
+        """Write ``runs`` (default: those :meth:`runs` selects with ``filters``) as TensorBoard
+        event files, ``folder/<name>/<id>`` a run: series as scalars with their steps and wall
+        times, final metrics, parameters and status through the hparams plugin. Exporting a
+        run again replaces its earlier export. Needs ``[tensorboard]``; returns the folders."""
+        from .exports import to_tensorboard
+
+        return to_tensorboard(self.runs(**filters) if runs is None else runs, folder)
+
+    def to_mlflow(
+        self,
+        tracking_uri: str | None = None,
+        experiment: str | None = None,
+        runs: Iterable[Entry] | None = None,
+        **filters: Any,
+    ) -> dict[str, int]:
+        """Make ``runs`` (default: those :meth:`runs` selects with ``filters``) MLflow runs,
+        at ``tracking_uri`` (default: MLflow's), in ``experiment`` (default: one a run name):
+        parameters, metrics with their whole history, tags (``tmt.run_id`` among them), note,
+        status, times. A run exported before is not exported twice. Needs ``[mlflow]``;
+        returns counts (``created``, ``replaced``, ``unchanged``)."""
+        from .exports import to_mlflow
+
+        return to_mlflow(self.runs(**filters) if runs is None else runs, tracking_uri, experiment)
+
     # Moving runs between stores --------------------------------------------------------------
     def pull(self, source: str, *, dry_run: bool = False, **options: Any) -> Moved:
         """Copy into this store the runs of ``source`` it lacks or holds older (a project

@@ -125,18 +125,21 @@ def describe(
         if not _RUN_ID.fullmatch(name):
             continue
         run_dir = os.path.join(layout["runs"], name)
+        stats = [_stat(os.path.join(run_dir, RECORD)), _stat(os.path.join(run_dir, ANNOTATIONS))]
+        if stats[0] is None:
+            continue  # a run starting (or not a run): left for the next transfer
+        if known is None or known.get(name) == stats:
+            runs.append({"id": name, "stat": stats[0], "annotations_stat": stats[1]})
+            continue
         record = _read_small(os.path.join(run_dir, RECORD))
         if record is None:
-            continue  # a run starting (or not a run): left for the next transfer
+            continue
         notes = _read_small(os.path.join(run_dir, ANNOTATIONS))
         run: dict[str, Any] = {
             "id": name,
             "stat": record[1],
             "annotations_stat": notes[1] if notes else None,
         }
-        if known is None or known.get(name) == [run["stat"], run["annotations_stat"]]:
-            runs.append(run)
-            continue
         run["record"] = record[0]
         run["annotations"] = notes[0] if notes else None
         run.update(_run_files(layout, name, run_dir, record[0]))
@@ -251,6 +254,8 @@ def install(layout: dict[str, Any], plan: dict[str, Any], staged: str = "") -> d
         if _build_tree(snapshots, scratch, tree, manifest):
             done["trees"] += 1
     changed = []
+    if plan.get("runs"):
+        os.makedirs(layout["runs"], exist_ok=True)
     for run in plan.get("runs", ()):
         outcome = _install_run(layout, run, staged, plan.get("origin", {}), done)
         if outcome:
@@ -269,23 +274,16 @@ def _install_run(
         raise StoreSideError(f"not a run id: {run_id!r}")
     runs_dir = layout["runs"]
     run_dir = os.path.join(runs_dir, run_id)
-    new = not os.path.isdir(run_dir)
+    try:
+        os.mkdir(run_dir)  # as a run starting makes it: not listed until its record is there
+        new = True
+    except FileExistsError:
+        new = False
     if new:
-        os.makedirs(runs_dir, exist_ok=True)
-        building = os.path.join(runs_dir, temp_name())
-        os.mkdir(building)
-        try:
-            for name, source, _size, mtime_ns in run.get("files", ()):
-                _copy_in(staged + source, building, _safe_name(name), mtime_ns, done)
-            os.rename(building, run_dir)
-        except FileExistsError:
-            _remove(building)  # pulled at the same time by another process
-        except OSError as exc:
-            _remove(building)
-            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
+        for name, source, _size, mtime_ns in run.get("files", ()):
+            _copy_in(staged + source, run_dir, _safe_name(name), mtime_ns, done)
     record_text = run.get("record")
-    ours = _read_small(os.path.join(run_dir, RECORD))
+    ours = None if new else _read_small(os.path.join(run_dir, RECORD))
     take_record = record_text is not None and (
         ours is None or freshness(_parse(record_text)) > freshness(_parse(ours[0]))
     )
@@ -462,12 +460,12 @@ def _update(source: str, folder: str, name: str, size: int, mtime_ns: int, done:
 
 
 def _write(folder: str, name: str, text: str, mtime_ns: int | None) -> None:
+    """Replace ``folder/name`` with ``text`` atomically. Not flushed to disk (a record a power
+    cut damages is replaced by the next transfer, the other store still holding it)."""
     temporary = os.path.join(folder, temp_name())
     try:
         with open(temporary, "x", encoding="utf-8") as f:
             f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
         if mtime_ns is not None:
             os.utime(temporary, ns=(mtime_ns, mtime_ns))
         os.replace(temporary, os.path.join(folder, name))
@@ -556,6 +554,16 @@ class _Exactly:
 def temp_name() -> str:
     """A hidden temporary name that says which process made it, as tmt names them (so that
     ``tmt gc`` collects what a killed transfer left)."""
+    if _owner[0] != os.getpid():  # first use, or a forked child
+        _owner[:] = [os.getpid(), _owner_name()]
+    return f".tmt-{_owner[1]}.{os.urandom(4).hex()}.tmp"
+
+
+_owner: list[Any] = [0, ""]
+
+
+def _owner_name() -> str:
+    """``<machine>-<pid>-<start>``: this machine (host, boot, PID namespace) and process."""
     host = os.uname().nodename if hasattr(os, "uname") else ""
     boot = _read_line("/proc/sys/kernel/random/boot_id")
     try:
@@ -571,7 +579,7 @@ def temp_name() -> str:
         fields = stat_line[stat_line.rfind(")") + 2 :].split()
         if len(fields) > 19:
             started = fields[19]
-    return f".tmt-{machine}-{pid}-{started}.{os.urandom(4).hex()}.tmp"
+    return f"{machine}-{pid}-{started}"
 
 
 def _read_line(path: str) -> str | None:
@@ -604,6 +612,15 @@ def _read_small(path: str) -> tuple[str, list[int]] | None:
         return data.decode("utf-8"), [info.st_size, info.st_mtime_ns]
     except UnicodeDecodeError:
         return None
+
+
+def _stat(path: str) -> list[int] | None:
+    """``[size, mtime_ns]`` of the regular file ``path``; ``None`` if it is not one."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns] if stat.S_ISREG(info.st_mode) else None
 
 
 def _parse(text: str) -> Any:

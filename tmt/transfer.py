@@ -277,6 +277,7 @@ def transfer(
     for run in changed:
         record = storeside._parse(run["record"])
         if isinstance(record, dict) and record.get("id") == run["id"]:
+            run["parsed"] = record
             notes = storeside._parse(run["annotations"][0]) if run["annotations"] else None
             if isinstance(notes, dict):
                 record = {**record, **{k: notes[k] for k in ("tags", "note") if k in notes}}
@@ -293,9 +294,9 @@ def transfer(
     for entry in chosen:
         run = runs[entry.id]
         mine = ours.get(entry.id)
-        fresher = mine is None or storeside.freshness(
-            storeside._parse(run["record"])
-        ) > storeside.freshness(storeside._parse(mine["record"]))
+        fresher = mine is None or storeside.freshness(run["parsed"]) > storeside.freshness(
+            storeside._parse(mine["record"])
+        )
         later_notes = (
             mine is not None
             and run["annotations"] is not None
@@ -356,7 +357,7 @@ def _planned(run: dict[str, Any], source: dict[str, Any], dest: dict[str, Any]) 
     planned = {key: run[key] for key in ("id", "stat", "record", "files", "results", "tree", "env")}
     if run["annotations"] is not None:
         planned["annotations"] = [run["annotations"], run["annotations_stat"]]
-    record = json.loads(run["record"])
+    record = dict(run["parsed"])  # changed below only where a path differs
     rewritten = False
     snapshot = record.get("snapshot")
     if isinstance(snapshot, str) and snapshot and run["tree"]:
@@ -367,15 +368,17 @@ def _planned(run: dict[str, Any], source: dict[str, Any], dest: dict[str, Any]) 
     if isinstance(results, list):
         old_dir = os.path.join(source["results"], run["id"])
         new_dir = os.path.join(dest["results"], run["id"])
+        placed = []
         for result in results:
             path = result.get("path") if isinstance(result, dict) else None
-            if not isinstance(path, str):
-                continue
-            full = os.path.normpath(os.path.join(source["root"], path))
-            if full.startswith(old_dir + os.sep):
-                there = _stored_path(new_dir + full[len(old_dir) :], dest["root"])
-                if there != path:
-                    result["path"], rewritten = there, True
+            if isinstance(path, str):
+                full = os.path.normpath(os.path.join(source["root"], path))
+                if full.startswith(old_dir + os.sep):
+                    there = _stored_path(new_dir + full[len(old_dir) :], dest["root"])
+                    if there != path:
+                        result, rewritten = {**result, "path": there}, True
+            placed.append(result)
+        record["results"] = placed
     if rewritten:
         from .jsonfile import dumps
 

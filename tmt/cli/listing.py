@@ -54,12 +54,27 @@ def register(commands: Any) -> None:
 
     p = commands.add_parser(
         "export",
-        help="runs as a CSV or JSON table for other tools",
-        description="Write runs as a table: one row a run, params.* and "
-        "metrics.* columns, newest first.",
+        help="runs for other tools: a CSV or JSON table, TensorBoard, MLflow",
+        description="Write runs for other tools: as a table (one row a run, params.* and "
+        "metrics.* columns, newest first), as TensorBoard event files (a folder a run, in "
+        "DIR), or as MLflow runs.",
+    )
+    p.add_argument(
+        "dir", nargs="?", metavar="DIR", help="with --format tensorboard: the folder to write"
     )
     add_filters(p)
-    add_output_options(p, "csv", "json")
+    add_output_options(p, "csv", "json", "tensorboard", "mlflow")
+    p.add_argument(
+        "--tracking-uri",
+        metavar="URI",
+        help="with --format mlflow: the tracking server or database (default: MLflow's, "
+        "$MLFLOW_TRACKING_URI or ./mlflow.db)",
+    )
+    p.add_argument(
+        "--experiment",
+        metavar="NAME",
+        help="with --format mlflow: the MLflow experiment (default: one a run name)",
+    )
     p.set_defaults(handler=export)
 
     p = commands.add_parser(
@@ -217,6 +232,38 @@ def list_runs(args: argparse.Namespace, console: Console) -> int:
 
 
 def export(args: argparse.Namespace, console: Console) -> int:
+    from . import UsageError
+
+    if args.format == "tensorboard" and not args.dir:
+        raise UsageError("tmt export: --format tensorboard needs DIR, the folder to write")
+    if args.dir and args.format != "tensorboard":
+        raise UsageError(f"tmt export: DIR is for --format tensorboard, not {args.format}")
+    mlflow_only = [o for o, v in (("--tracking-uri", args.tracking_uri), ("--experiment",
+                   args.experiment)) if v is not None]  # fmt: skip
+    if mlflow_only and args.format != "mlflow":
+        raise UsageError(f"tmt export: {mlflow_only[0]} is for --format mlflow")
+    if args.format == "tensorboard":
+        manager = manager_for(args)
+        entries = filtered(args, manager)
+        written = manager.to_tensorboard(args.dir, runs=entries)
+        console.print(
+            f"tmt export: {len(written)} run{'s' * (len(written) != 1)} written to {args.dir} "
+            f"(tensorboard --logdir {args.dir})"
+        )
+        return 0
+    if args.format == "mlflow":
+        import logging
+
+        for noisy in ("mlflow", "alembic"):  # "Creating initial MLflow database tables..."
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        manager = manager_for(args)
+        entries = filtered(args, manager)
+        counts = manager.to_mlflow(args.tracking_uri, args.experiment, runs=entries)
+        console.print(
+            f"tmt export: {counts['created']} MLflow runs created, {counts['replaced']} "
+            f"replaced (their run was still going), {counts['unchanged']} exported before"
+        )
+        return 0
     rows = table_rows(filtered(args))
     if args.format == "json":
         console.print(json_text(rows, indent=2))

@@ -12,6 +12,8 @@ _FORMATS = {
     "text": "text for people (plain when piped)",
     "json": "JSON with stable keys",
     "csv": "CSV, one row a run",
+    "tensorboard": "TensorBoard event files, a folder a run, in DIR (needs [tensorboard])",
+    "mlflow": "MLflow runs, with --tracking-uri and --experiment (needs [mlflow])",
 }
 
 
