@@ -8,6 +8,7 @@ import pickle
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -415,3 +416,76 @@ def test_a_missing_remote_python_is_named(laptop: Path, sshd: str, lab: Path):
     env = {transfer.SSH_ENV: sshd}
     proc = tmt("pull", f"127.0.0.1:{lab}", "--remote-python", "python-nowhere", cwd=laptop, env=env)
     assert proc.returncode == 1 and "--remote-python" in proc.stderr
+
+
+@pytest.mark.parametrize("path", ["relative/file", "/a/../../etc/passwd", "/a//b", "/a/./b"])
+def test_a_path_to_copy_that_is_not_plain_is_refused(laptop: Path, path: str):
+    run = {"id": "0123456789ab", "files": [["x", path, 1, 0]], "record": None}
+    with pytest.raises(storeside.StoreSideError, match="refused a path"):
+        storeside.install(layout(laptop), {"runs": [run]}, "/tmp/staging")
+    assert not (laptop / ".tmt" / "runs").exists()
+
+
+def test_a_stream_holding_a_path_out_of_its_folder_is_refused(tmp_path: Path):
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        member = tarfile.TarInfo("a/../../escape")
+        member.size = 1
+        tar.addfile(member, io.BytesIO(b"x"))
+    data.seek(0)
+    with pytest.raises(storeside.StoreSideError):
+        storeside.unpack(data, str(tmp_path / "in"), {"/a/../../escape"})
+    assert not (tmp_path / "escape").exists()
+
+
+def test_run_folders_that_are_symlinks_are_not_read(lab: Path, laptop: Path, tmp_path: Path):
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(next((lab / ".tmt" / "runs").iterdir()), elsewhere)
+    record = json.loads((elsewhere / "run.json").read_text())
+    record["id"] = "0123456789ab"
+    (elsewhere / "run.json").write_text(json.dumps(record))
+    (lab / ".tmt" / "runs" / "0123456789ab").symlink_to(elsewhere)
+    assert "copied 3 new runs" in pull(laptop, str(lab))
+
+
+def test_two_pulls_at_once_copy_each_run_once(lab: Path, laptop: Path):
+    from conftest import tmt_process
+
+    for lr in (0.4, 0.5, 0.6, 0.7):
+        record(lab, lr, code=f"print({lr})\n")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tmt", "pull", str(lab)],
+            cwd=laptop,
+            env={**os.environ, "PYTHONPATH": str(Path(transfer.__file__).parent.parent)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    here = TmtManager(path=str(laptop / ".tmt"))
+    assert len(here.runs()) == 7
+    assert all(Path(e.snapshot_path, "train.py").exists() for e in here.runs())
+    assert "nothing to copy" in tmt_process("pull", str(lab), cwd=laptop).stdout
+    assert objects(laptop) == objects(lab)
+
+
+def test_progress_is_told_the_bytes_copied(lab: Path, laptop: Path):
+    told = []
+    moved = TmtManager(path=str(laptop / ".tmt")).pull(
+        str(lab), progress=lambda done, total: told.append((done, total))
+    )
+    assert told and told[-1] == (moved.bytes, moved.bytes)
+    assert [d for d, _ in told] == sorted(d for d, _ in told)
+
+
+def test_a_host_that_reads_as_an_option_is_refused(laptop: Path):
+    proc = tmt("pull", "-oProxyCommand=touch x:path", cwd=laptop)
+    assert proc.returncode in (1, 2) and not (laptop / "x").exists()

@@ -125,6 +125,8 @@ def describe(
         if not _RUN_ID.fullmatch(name):
             continue
         run_dir = os.path.join(layout["runs"], name)
+        if os.path.islink(run_dir):
+            continue  # only the store's own folders are read
         stats = [_stat(os.path.join(run_dir, RECORD)), _stat(os.path.join(run_dir, ANNOTATIONS))]
         if stats[0] is None:
             continue  # a run starting (or not a run): left for the next transfer
@@ -164,7 +166,7 @@ def _run_files(layout: dict[str, Any], run_id: str, run_dir: str, text: str) -> 
             files.append([name, entry.path, info.st_size, info.st_mtime_ns])
     results = []
     results_dir = os.path.join(layout["results"], run_id)
-    for rel, full, info in _walk(results_dir):
+    for rel, full, info in [] if os.path.islink(results_dir) else _walk(results_dir):
         results.append([rel, full, info.st_size, info.st_mtime_ns])
     tree = None
     snapshot = record.get("snapshot")
@@ -241,10 +243,15 @@ def tree_id(manifest: list[Any]) -> str:
 
 
 # Installing runs ---------------------------------------------------------------------------
-def install(layout: dict[str, Any], plan: dict[str, Any], staged: str = "") -> dict[str, int]:
+def install(
+    layout: dict[str, Any], plan: dict[str, Any], staged: str = "", progress: Any = None
+) -> dict[str, int]:
     """Put the runs of ``plan`` into the store (see the module's docstring for the order);
-    files are read from ``staged`` + their path on the sending side. Returns counts."""
-    done = {"objects": 0, "trees": 0, "runs": 0, "updated": 0, "files": 0, "bytes": 0}
+    files are read from ``staged`` + their path on the sending side (which must be absolute
+    and plain: no ``..``). ``progress(bytes)`` is told the bytes copied as files are.
+    Returns counts."""
+    check_paths(plan)
+    done = _Done(progress)
     snapshots = layout["snapshots"]
     scratch = os.path.join(snapshots, ".tmp")
     for digest, source in plan.get("objects", ()):
@@ -263,7 +270,45 @@ def install(layout: dict[str, Any], plan: dict[str, Any], staged: str = "") -> d
             changed.append(run["id"])
     if changed:
         _note_changes(os.path.join(os.path.dirname(layout["runs"]), "changes.log"), changed)
-    return done
+    return dict(done)
+
+
+class _Done(dict):
+    """Counts of what was installed, telling ``progress`` the bytes as they grow."""
+
+    def __init__(self, progress: Any) -> None:
+        super().__init__(objects=0, trees=0, runs=0, updated=0, files=0, bytes=0)
+        self.progress = progress
+
+    def __setitem__(self, key: str, value: int) -> None:
+        super().__setitem__(key, value)
+        if key == "bytes" and self.progress is not None:
+            self.progress(value)
+
+
+def check_paths(plan: dict[str, Any]) -> None:
+    """Refuse a plan naming a file to copy by a path that is not absolute and plain (a
+    crafted answer could otherwise make a transfer read, or write, outside its folders)."""
+    paths = [path for _digest, path in plan.get("objects", ())]
+    for run in plan.get("runs", ()):
+        paths += [entry[1] for entry in (*run.get("files", ()), *run.get("results", ()))]
+        if run.get("env"):
+            paths.append(run["env"][1])
+    for path in paths:
+        plain_path(path)
+
+
+def plain_path(path: Any) -> str:
+    """``path`` if it is absolute and plain (normalised: no ``..``, no ``//``, no NUL)."""
+    if (
+        not isinstance(path, str)
+        or not path.startswith("/")
+        or "\0" in path
+        or os.path.normpath(path) != path
+        or path.startswith("//")
+    ):
+        raise StoreSideError(f"refused a path: {path!r}")
+    return path
 
 
 def _install_run(
@@ -296,7 +341,10 @@ def _install_run(
         if not os.path.lexists(link) and os.path.isdir(
             os.path.join(layout["snapshots"], ".trees", tree)
         ):
-            os.symlink(f".trees/{tree}", link)
+            try:
+                os.symlink(f".trees/{tree}", link)
+            except FileExistsError:
+                pass  # made by another transfer meanwhile
     if take_record and run.get("results"):
         results_dir = os.path.join(layout["results"], run_id)
         for rel, source, size, mtime_ns in run["results"]:
@@ -523,7 +571,7 @@ def unpack(stream: Any, into: str, wanted: set[str]) -> int:
     with tarfile.open(fileobj=stream, mode="r|") as tar:
         for member in tar:
             path = "/" + member.name
-            if path not in wanted or not member.isfile():
+            if path not in wanted or not member.isfile() or plain_path(path) != path:
                 raise StoreSideError(f"unexpected entry in the stream: {member.name!r}")
             source = tar.extractfile(member)
             target = into + path

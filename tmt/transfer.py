@@ -70,6 +70,8 @@ class Endpoint:
             raise StoreError("no store named (a folder, or [user@]host:path)")
         match = _REMOTE.fullmatch(spec)
         if match and not spec.startswith(("./", "/", "~")):
+            if match["host"].startswith("-"):
+                raise StoreError(f"not a host: {match['host']!r}")
             return cls(spec, match["host"], match["path"] or ".", python=python)
         return cls(os.path.abspath(os.path.expanduser(spec)), None, spec, python=python)
 
@@ -149,7 +151,7 @@ class Endpoint:
         """Copy this remote store's ``paths`` (absolute) to ``into`` + path."""
         if shutil.which("rsync") and self.rsync:
             command = [
-                "rsync", "-a", "--files-from=-", "--out-format=%l", "-e", " ".join(
+                "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
                     shlex.quote(w) for w in ssh_command()
                 ), f"{self.host}:/", into + "/",
             ]  # fmt: skip
@@ -176,7 +178,7 @@ class Endpoint:
         """Copy ``paths`` (absolute, on this machine) to this remote store's ``staging``."""
         if shutil.which("rsync") and self.rsync:
             command = [
-                "rsync", "-a", "--files-from=-", "--out-format=%l", "-e", " ".join(
+                "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
                     shlex.quote(w) for w in ssh_command()
                 ), "/", f"{self.host}:{staging}/",
             ]  # fmt: skip
@@ -275,6 +277,8 @@ def transfer(
     runs: dict[str, dict[str, Any]] = {}
     entries = {}
     for run in changed:
+        if not isinstance(run["record"], str) or len(run["record"]) > storeside.MAX_RECORD:
+            continue
         record = storeside._parse(run["record"])
         if isinstance(record, dict) and record.get("id") == run["id"]:
             run["parsed"] = record
@@ -344,6 +348,10 @@ def transfer(
         "trees": manifests["trees"],
         "runs": plan_runs,
     }
+    try:
+        storeside.check_paths(plan)  # what the other side said, before anything is read
+    except storeside.StoreSideError as exc:
+        raise StoreError(f"{source.spec}: {exc}") from None
     _move(source, dest, plan, sorted(paths), moved.bytes, progress)
     return moved
 
@@ -396,10 +404,12 @@ def _move(
     source: Endpoint, dest: Endpoint, plan: dict[str, Any], paths: list[str], total: int,
     progress: Progress,
 ) -> None:  # fmt: skip
-    if source.host is None and dest.host is None:
-        dest.call("install", {"layout": dest.layout, "plan": plan, "staged": ""})
-        if progress is not None:
-            progress(total, total)
+    if source.host is None and dest.host is None:  # one machine: copied as it is installed
+        tell = None if progress is None else (lambda done: progress(min(done, total), total))
+        try:
+            storeside.install(dest.layout, plan, "", tell)
+        except storeside.StoreSideError as exc:
+            raise StoreError(f"{dest.spec}: {exc}") from None
         return
     if source.host is not None:  # pulling: files come into a folder of this store first
         staging = os.path.join(dest.layout["root"], storeside.temp_name())
@@ -452,7 +462,7 @@ def _rsync(command: list[str], paths: list[str], total: int, progress: Progress)
     )
     assert process.stdin is not None and process.stdout is not None
     try:
-        process.stdin.write("".join(p.lstrip("/") + "\n" for p in paths))
+        process.stdin.write("".join(p.lstrip("/") + "\0" for p in paths))
         process.stdin.close()
     except BrokenPipeError:
         pass
