@@ -489,3 +489,52 @@ def test_progress_is_told_the_bytes_copied(lab: Path, laptop: Path):
 def test_a_host_that_reads_as_an_option_is_refused(laptop: Path):
     proc = tmt("pull", "-oProxyCommand=touch x:path", cwd=laptop)
     assert proc.returncode in (1, 2) and not (laptop / "x").exists()
+
+
+def clone_runs(project: Path, copies: int) -> None:
+    """Make ``copies`` more of each run of ``project`` (new ids, same files): a store big
+    enough for a pull to take a while."""
+    store = project / ".tmt"
+    for folder in list((store / "runs").iterdir()):
+        for n in range(copies):
+            new = f"{folder.name[:8]}{n:04x}"
+            shutil.copytree(folder, store / "runs" / new)
+            shutil.copytree(store / "results" / folder.name, store / "results" / new)
+            os.symlink(os.readlink(store / "snapshots" / folder.name), store / "snapshots" / new)
+            text = (store / "runs" / new / "run.json").read_text()
+            (store / "runs" / new / "run.json").write_text(text.replace(folder.name, new))
+
+
+def test_a_pull_killed_at_any_moment_lists_only_whole_runs(lab: Path, tmp_path: Path):
+    clone_runs(lab, 60)
+    theirs = {e.id: e for e in TmtManager(path=str(lab / ".tmt")).runs()}
+    env = {**os.environ, "PYTHONPATH": str(Path(transfer.__file__).parent.parent)}
+    partial = 0
+    for attempt in range(8):  # killed ever later: before, during and after copying
+        laptop = tmp_path / f"laptop{attempt}"
+        (laptop / ".tmt").mkdir(parents=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tmt", "pull", str(lab)],
+            cwd=laptop,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(0.2 + attempt * 0.1)
+        proc.kill()
+        proc.wait()
+        listed = TmtManager(path=str(laptop / ".tmt")).runs()
+        partial += 0 < len(listed) < len(theirs)
+        for entry in listed:
+            source = theirs[entry.id]
+            assert entry.series("loss").values == source.series("loss").values
+            assert entry.output() == source.output()
+            assert loaded(entry) == loaded(source)
+            assert (
+                Path(entry.snapshot_path, "train.py").read_text()
+                == Path(source.snapshot_path, "train.py").read_text()
+            )
+        pull(laptop, str(lab))
+        assert sorted(e.id for e in TmtManager(path=str(laptop / ".tmt")).runs()) == sorted(theirs)
+        assert "nothing to copy" in pull(laptop, str(lab))
+    assert partial, "no pull was killed half-way: the test proves nothing (make the store bigger)"
