@@ -482,8 +482,10 @@ def test_progress_is_told_the_bytes_copied(lab: Path, laptop: Path):
     moved = TmtManager(path=str(laptop / ".tmt")).pull(
         str(lab), progress=lambda done, total: told.append((done, total))
     )
-    assert told and told[-1] == (moved.bytes, moved.bytes)
+    total = told[-1][1]  # the files' bytes, and the records'
+    assert told[-1] == (total, total) and total > moved.bytes > 0
     assert [d for d, _ in told] == sorted(d for d, _ in told)
+    assert {t for _, t in told} == {total}
 
 
 def test_a_host_that_reads_as_an_option_is_refused(laptop: Path):

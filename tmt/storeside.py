@@ -248,7 +248,8 @@ def install(
 ) -> dict[str, int]:
     """Put the runs of ``plan`` into the store (see the module's docstring for the order);
     files are read from ``staged`` + their path on the sending side (which must be absolute
-    and plain: no ``..``). ``progress(bytes)`` is told the bytes copied as files are.
+    and plain: no ``..``). ``progress(bytes)`` is told the bytes of files and records
+    written so far, as they grow.
     Returns counts."""
     check_paths(plan)
     done = _Done(progress)
@@ -277,13 +278,13 @@ class _Done(dict):
     """Counts of what was installed, telling ``progress`` the bytes as they grow."""
 
     def __init__(self, progress: Any) -> None:
-        super().__init__(objects=0, trees=0, runs=0, updated=0, files=0, bytes=0)
+        super().__init__(objects=0, trees=0, runs=0, updated=0, files=0, bytes=0, record_bytes=0)
         self.progress = progress
 
     def __setitem__(self, key: str, value: int) -> None:
         super().__setitem__(key, value)
-        if key == "bytes" and self.progress is not None:
-            self.progress(value)
+        if key in ("bytes", "record_bytes") and self.progress is not None:
+            self.progress(self["bytes"] + self["record_bytes"])
 
 
 def check_paths(plan: dict[str, Any]) -> None:
@@ -368,7 +369,9 @@ def _install_run(
     if not take_record:
         return "updated" if took_notes else None
     _write(run_dir, ORIGIN, json.dumps(origin, indent=2) + "\n", None)
-    _write(run_dir, RECORD, str(record_text), run["stat"][1])
+    record_text = str(record_text)
+    _write(run_dir, RECORD, record_text, run["stat"][1])
+    done["record_bytes"] += len(record_text)
     return "runs" if ours is None else "updated"
 
 

@@ -404,21 +404,24 @@ def _move(
     source: Endpoint, dest: Endpoint, plan: dict[str, Any], paths: list[str], total: int,
     progress: Progress,
 ) -> None:  # fmt: skip
-    if source.host is None and dest.host is None:  # one machine: copied as it is installed
-        tell = None if progress is None else (lambda done: progress(min(done, total), total))
+    if dest.host is None:  # into this machine's store: progress as it is installed
+        staging = ""
+        if source.host is not None:  # files come into a folder of this store first
+            staging = os.path.join(dest.layout["root"], storeside.temp_name())
+            os.makedirs(staging)
+        records = sum(len(run.get("record") or "") for run in plan["runs"])
+        tell = None
+        if progress is not None:
+            tell = lambda done: progress(min(done, total + records), total + records)  # noqa: E731
         try:
-            storeside.install(dest.layout, plan, "", tell)
+            if staging:
+                source.fetch(paths, staging, total, progress)
+            storeside.install(dest.layout, plan, staging, tell)
         except storeside.StoreSideError as exc:
             raise StoreError(f"{dest.spec}: {exc}") from None
-        return
-    if source.host is not None:  # pulling: files come into a folder of this store first
-        staging = os.path.join(dest.layout["root"], storeside.temp_name())
-        os.makedirs(staging)
-        try:
-            source.fetch(paths, staging, total, progress)
-            dest.call("install", {"layout": dest.layout, "plan": plan, "staged": staging})
         finally:
-            storeside._remove(staging)
+            if staging:
+                storeside._remove(staging)
         return
     staging = dest.call("staging", {"layout": dest.layout})["path"]
     try:

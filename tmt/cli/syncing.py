@@ -134,8 +134,8 @@ def _bar(console: Console) -> Any:
         shown[0] = now
         width = 30
         filled = int(width * done / total) if total > 0 else 0
-        line = f"\r[{'#' * filled}{'.' * (width - filled)}] {fmt.size(done)} of {fmt.size(total)}"
-        err.write(line + ("\n" if done >= total else ""))
+        bar = f"[{'#' * filled}{'.' * (width - filled)}] {fmt.size(done)} of {fmt.size(total)}"
+        err.write(f"\r{bar}\033[K" + ("\n" if done >= total else ""))
         err.flush()
 
     return progress
