@@ -512,7 +512,7 @@ def test_a_pull_killed_at_any_moment_lists_only_whole_runs(lab: Path, tmp_path: 
     theirs = {e.id: e for e in TmtManager(path=str(lab / ".tmt")).runs()}
     env = {**os.environ, "PYTHONPATH": str(Path(transfer.__file__).parent.parent)}
     partial = 0
-    for attempt in range(8):  # killed ever later: before, during and after copying
+    for attempt, copied in enumerate((0, 1, 10, 40, 80, 120, 170, len(theirs))):
         laptop = tmp_path / f"laptop{attempt}"
         (laptop / ".tmt").mkdir(parents=True)
         proc = subprocess.Popen(
@@ -522,7 +522,12 @@ def test_a_pull_killed_at_any_moment_lists_only_whole_runs(lab: Path, tmp_path: 
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        time.sleep(0.2 + attempt * 0.1)
+        runs = laptop / ".tmt" / "runs"
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:  # killed once so many
+            if not copied or (runs.is_dir() and len(os.listdir(runs)) >= copied):  # folders
+                break
+            time.sleep(0.001)
         proc.kill()
         proc.wait()
         listed = TmtManager(path=str(laptop / ".tmt")).runs()

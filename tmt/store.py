@@ -27,6 +27,7 @@ from .index import CHANGES_NAME, Index
 from .legacy import read_legacy_db
 from .record import ANNOTATIONS_SCHEMA
 from .runfolder import ANNOTATIONS_NAME, RECORD_NAME, read_annotations, read_run
+from .storeside import note_changes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -195,28 +196,8 @@ def _annotations_lock(run_dir: str) -> Iterator[None]:
 
 
 def _note_change(path: str, run_id: str) -> None:
-    """Append ``run_id`` to ``changes.log``, under a lock (appends over NFS are not atomic),
-    so that readers' indexes read the run again. Losing the line costs nothing worse than a
-    stale listing, so failing to write it is not an error."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
-    flags |= getattr(os, "O_NONBLOCK", 0)  # a FIFO put there must not hang tmt tag
-    try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), 0o666)
-    except OSError:
-        return
-    try:
-        try:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except (ImportError, OSError):
-            pass
-        # A line of its own, even after a line someone left without its end.
-        os.write(fd, f"\n{run_id}\n".encode())
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    """Append ``run_id`` to ``changes.log`` (see :func:`tmt.storeside.note_changes`)."""
+    note_changes(path, [run_id])
 
 
 def _start_time(record: dict[str, Any]) -> float:

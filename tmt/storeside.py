@@ -270,7 +270,7 @@ def install(
             done[outcome] += 1
             changed.append(run["id"])
     if changed:
-        _note_changes(os.path.join(os.path.dirname(layout["runs"]), "changes.log"), changed)
+        note_changes(os.path.join(os.path.dirname(layout["runs"]), "changes.log"), changed)
     return dict(done)
 
 
@@ -527,11 +527,15 @@ def _write(folder: str, name: str, text: str, mtime_ns: int | None) -> None:
             pass
 
 
-def _note_changes(path: str, run_ids: list[str]) -> None:
-    """Append ``run_ids`` to ``changes.log`` under a lock, so readers' indexes read them again."""
+def note_changes(path: str, run_ids: list[str]) -> None:
+    """Append ``run_ids`` to ``changes.log`` at ``path``, so that readers' indexes read those
+    runs again: under a lock (appends over NFS are not atomic), each on a line of its own even
+    after a line someone left without its end. Losing the lines costs nothing worse than a
+    stale listing, so failing to write them is not an error; a FIFO put there never hangs."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_NOFOLLOW", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0), 0o666)
+        fd = os.open(path, flags, 0o666)
     except OSError:
         return
     try:

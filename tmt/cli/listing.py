@@ -125,19 +125,23 @@ def manager_for(args: argparse.Namespace) -> TmtManager:
     return TmtManager(config=args.config)
 
 
+def name_pattern(args: argparse.Namespace) -> re.Pattern[str] | None:
+    """``--name``: a regular expression, or the text itself if it is not one."""
+    if not args.name:
+        return None
+    try:
+        return re.compile(args.name)
+    except re.error:
+        return re.compile(re.escape(args.name))
+
+
 def filtered(
     args: argparse.Namespace, manager: TmtManager | None = None, limit: int | None = None
 ) -> list[Entry]:
     """The runs the filter options select, newest first (the newest ``limit`` of them)."""
     manager = manager or manager_for(args)
-    name = None
-    if args.name:
-        try:
-            name = re.compile(args.name)
-        except re.error:
-            name = re.compile(re.escape(args.name))
     return manager.runs(
-        name=name,
+        name=name_pattern(args),
         since=args.since,
         until=args.until,
         status=args.status,

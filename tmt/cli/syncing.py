@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from .. import display as fmt
-from .listing import add_filters, manager_for
+from .listing import add_filters, manager_for, name_pattern
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -62,14 +61,8 @@ def push(args: argparse.Namespace, console: Console) -> int:
 
 
 def _options(args: argparse.Namespace, console: Console) -> dict[str, Any]:
-    name = None
-    if args.name:
-        try:
-            name = re.compile(args.name)
-        except re.error:
-            name = re.compile(re.escape(args.name))
     return {
-        "name": name,
+        "name": name_pattern(args),
         "since": args.since,
         "until": args.until,
         "status": args.status,
