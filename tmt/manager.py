@@ -443,7 +443,10 @@ class TmtManager:
             raise ArgumentError(f"unknown options: {', '.join(sorted(options))}")
         here = Endpoint.of_config(self.config)
         source, dest = (there, here) if pull else (here, there)
-        return transfer(source, dest, filters, dry_run, progress)
+        try:
+            return transfer(source, dest, filters, dry_run, progress)
+        finally:
+            there.close()
 
     # Sweeps ---------------------------------------------------------------------------------
     def sweeps(self) -> list[Sweep]:

@@ -62,6 +62,8 @@ class Endpoint:
         self.python = python
         self._layout = layout
         self.rsync = host is None or bool(layout and layout.get("rsync"))
+        self._ssh: list[str] | None = None
+        self._control: str | None = None
 
     @classmethod
     def parse(cls, spec: str, python: str = "python3") -> Endpoint:
@@ -121,7 +123,40 @@ class Endpoint:
 
     def _command(self, action: str) -> list[str]:
         remote = f"{shlex.quote(self.python)} -c {shlex.quote(storeside.BOOT)} {action}"
-        return [*ssh_command(), "--", self.host or "", remote]
+        return [*self.ssh, "--", self.host or "", remote]
+
+    @property
+    def ssh(self) -> list[str]:
+        """The ssh command for this host. OpenSSH shares one connection among a transfer's
+        requests (a password or a second factor is asked once), closed by :meth:`close`."""
+        if self._ssh is None:
+            self._ssh = ssh_command()
+            if os.path.basename(self._ssh[0]) == "ssh":
+                import tempfile
+
+                # A short folder: a socket's path may not be longer than about 100 bytes.
+                short = "/tmp" if os.access("/tmp", os.W_OK) else None
+                self._control = tempfile.mkdtemp(prefix="tmt-ssh-", dir=short)
+                self._ssh += [
+                    "-o", "ControlMaster=auto",
+                    "-o", f"ControlPath={self._control}/%C",
+                    "-o", "ControlPersist=60",  # ends by itself, should close() never be called
+                ]  # fmt: skip
+        return self._ssh
+
+    def close(self) -> None:
+        """End the shared ssh connection, if one was opened."""
+        if self._control is None:
+            return
+        if any(os.scandir(self._control)):
+            subprocess.run(
+                [*self.ssh, "-O", "exit", "--", self.host or ""],
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+            )
+        shutil.rmtree(self._control, ignore_errors=True)
+        self._control = None
+        self._ssh = None
 
     def _answer(self, code: int, out: bytes, err: bytes) -> bytes:
         at = out.find(storeside.MARKER)
@@ -152,7 +187,7 @@ class Endpoint:
         if shutil.which("rsync") and self.rsync:
             command = [
                 "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
-                    shlex.quote(w) for w in ssh_command()
+                    shlex.quote(w) for w in self.ssh
                 ), f"{self.host}:/", into + "/",
             ]  # fmt: skip
             _rsync(command, paths, total, progress)
@@ -179,7 +214,7 @@ class Endpoint:
         if shutil.which("rsync") and self.rsync:
             command = [
                 "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
-                    shlex.quote(w) for w in ssh_command()
+                    shlex.quote(w) for w in self.ssh
                 ), "/", f"{self.host}:{staging}/",
             ]  # fmt: skip
             _rsync(command, paths, total, progress)
