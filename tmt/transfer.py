@@ -163,7 +163,9 @@ class Endpoint:
         if at < 0:
             said = err.decode(errors="replace").strip().splitlines()
             why = said[-1] if said else f"exit status {code}"
-            if code == 127 or "not found" in why:
+            if "SyntaxError" in why:
+                why = f"{self.python} there is older than Python 3.7 (see --remote-python)"
+            elif code == 127 or "not found" in why:
                 why += f" (is {self.python} installed there? see --remote-python)"
             raise StoreError(f"{self.host}: {why}")
         return out[at + len(storeside.MARKER) :]
