@@ -820,44 +820,54 @@ def _remove(path: str) -> None:
 
 # Answering requests from the other host ----------------------------------------------------
 def serve(action: str, stdin: IO[bytes], stdout: IO[bytes]) -> None:
-    """Answer one request: ``action`` with the JSON on the first line of ``stdin``."""
+    """Answer one request from another host: ``action`` with the JSON on the first line of
+    ``stdin`` (``receive`` reads a tar stream after it; ``pack`` writes one)."""
     try:
         request = json.loads(stdin.readline() or b"{}")
         if action == "pack":
             stdout.write(MARKER)
             pack(request["paths"], stdout)
             return
-        if action == "locate":
-            answer: Any = locate(request["path"])
-            answer["host"] = os.uname().nodename if hasattr(os, "uname") else ""
-            answer["rsync"] = shutil.which("rsync") is not None
-        elif action == "describe":
-            answer = describe(request["layout"], request["known"], request.get("only"))
-        elif action == "manifests":
-            answer = manifests(request["layout"], request["trees"])
-        elif action == "present":
-            answer = present(request["layout"], request["trees"], request["objects"])
-        elif action == "staging":
-            answer = {"path": os.path.join(request["layout"]["root"], temp_name())}
-            os.makedirs(answer["path"])
-        elif action == "receive":
+        if action == "receive":
             unpack(stdin, request["into"], set(request["paths"]))
-            answer = {}
-        elif action == "install":
-            answer = install(request["layout"], request["plan"], request.get("staged", ""))
+            result: dict[str, Any] = {}
+        else:
+            result = answer(action, request)
+    except (StoreSideError, OSError, KeyError, ValueError, tarfile.TarError) as exc:
+        result = {"error": str(exc) or type(exc).__name__}
+    stdout.write(MARKER)
+    stdout.write(json.dumps({"protocol": PROTOCOL, **result}).encode())
+    stdout.flush()
+
+
+def answer(action: str, request: dict[str, Any]) -> dict[str, Any]:
+    """Do ``action`` as ``request`` asks; the answer is a dict of JSON values."""
+    if action == "locate":
+        found = locate(request["path"])
+        found["host"] = os.uname().nodename if hasattr(os, "uname") else ""
+        found["rsync"] = shutil.which("rsync") is not None
+        return found
+    if action == "describe":
+        return describe(request["layout"], request["known"], request.get("only"))
+    if action == "manifests":
+        return manifests(request["layout"], request["trees"])
+    if action == "present":
+        return present(request["layout"], request["trees"], request["objects"])
+    if action == "staging":
+        path = os.path.join(request["layout"]["root"], temp_name())
+        os.makedirs(path)
+        return {"path": path}
+    if action == "install":
+        try:
+            return install(request["layout"], request["plan"], request.get("staged", ""))
+        finally:
             if request.get("staged"):
                 _remove(request["staged"])
-        elif action == "remove":
-            if os.path.basename(request["path"]).startswith(".tmt-"):
-                _remove(request["path"])
-            answer = {}
-        else:
-            raise StoreSideError(f"unknown action {action!r}")
-    except (StoreSideError, OSError, KeyError, ValueError, tarfile.TarError) as exc:
-        answer = {"error": str(exc) or type(exc).__name__}
-    stdout.write(MARKER)
-    stdout.write(json.dumps({"protocol": PROTOCOL, **answer}).encode())
-    stdout.flush()
+    if action == "remove":
+        if os.path.basename(request["path"]).startswith(".tmt-"):
+            _remove(request["path"])
+        return {}
+    raise StoreSideError(f"unknown action {action!r}")
 
 
 if __name__ == "__main__" and len(sys.argv) > 1:

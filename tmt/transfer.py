@@ -107,19 +107,14 @@ class Endpoint:
     # Requests ------------------------------------------------------------------------------
     def call(self, action: str, request: dict[str, Any]) -> dict[str, Any]:
         """Ask the store's side to do ``action`` (see :func:`tmt.storeside.serve`)."""
-        line = json.dumps(request).encode() + b"\n"
         if self.host is None:
-            import io
-
-            out = io.BytesIO()
-            storeside.serve(action, io.BytesIO(line), out)
-            answer = out.getvalue()[len(storeside.MARKER) :]
-        else:
-            completed = subprocess.run(
-                self._command(action), input=_boot() + line, capture_output=True
-            )
-            answer = self._answer(completed.returncode, completed.stdout, completed.stderr)
-        return self._decode(answer)
+            try:
+                return storeside.answer(action, request)
+            except storeside.StoreSideError as exc:
+                raise StoreError(f"{self.spec}: {exc}") from None
+        line = json.dumps(request).encode() + b"\n"
+        completed = subprocess.run(self._command(action), input=_boot() + line, capture_output=True)
+        return self._decode(self._answer(completed.returncode, completed.stdout, completed.stderr))
 
     def _command(self, action: str) -> list[str]:
         remote = f"{shlex.quote(self.python)} -c {shlex.quote(storeside.BOOT)} {action}"
