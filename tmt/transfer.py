@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from . import storeside
@@ -239,24 +240,32 @@ def ssh_command() -> list[str]:
     return shlex.split(os.environ.get(SSH_ENV) or "ssh")
 
 
+#: A run a transfer moved: its id, name and status.
+MovedRun = namedtuple("MovedRun", "id name status")
+
+
 @dataclass
 class Moved:
-    """What a transfer moved (or, in a dry run, would move)."""
+    """What a transfer moved (or, in a dry run, would move): the runs new to the receiving
+    store, those it held older, those whose tags or note only were newer (each a
+    :data:`MovedRun`); how many it had already, were left out by the filters, or had a
+    record that could not be read; and the snapshot trees, objects, files and bytes copied."""
 
     source: str
     dest: str
-    new: list[Entry] = field(default_factory=list)
-    updated: list[Entry] = field(default_factory=list)
-    annotated: list[Entry] = field(default_factory=list)
+    new: list[MovedRun] = field(default_factory=list)
+    updated: list[MovedRun] = field(default_factory=list)
+    annotated: list[MovedRun] = field(default_factory=list)
     unchanged: int = 0
     left_out: int = 0
+    unreadable: int = 0
     trees: int = 0
     objects: int = 0
     files: int = 0
     bytes: int = 0
 
     @property
-    def runs(self) -> list[Entry]:
+    def runs(self) -> list[MovedRun]:
         return [*self.new, *self.updated, *self.annotated]
 
 
@@ -270,6 +279,13 @@ class Filters:
     status: list[str] | None = None
     tags: list[str] | None = None
     where: str | None = None
+
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(
+            value not in (None, [], "")
+            for value in (self.name, self.since, self.until, self.status, self.tags, self.where)
+        )
 
     def select(self, entries: list[Entry]) -> list[Entry]:
         from .dates import parse_when
@@ -299,38 +315,38 @@ def transfer(
 ) -> Moved:
     """Copy the runs of ``source`` that ``dest`` lacks or holds older, with what they need."""
     from .entry import Entry
+    from .liveness import effective_status
 
     theirs = dest.call("describe", {"layout": dest.layout, "known": None})["runs"]
     known = {r["id"]: [r["stat"], r["annotations_stat"]] for r in theirs}
     offered = source.call("describe", {"layout": source.layout, "known": known})["runs"]
     moved = Moved(source.where(), dest.where())
-    changed = [r for r in offered if "record" in r]
+    changed = {r["id"]: r for r in offered if "record" in r}
     moved.unchanged = len(offered) - len(changed)
-    runs: dict[str, dict[str, Any]] = {}
-    entries = {}
-    for run in changed:
-        if not isinstance(run["record"], str) or len(run["record"]) > storeside.MAX_RECORD:
-            continue
-        record = storeside._parse(run["record"])
-        if isinstance(record, dict) and record.get("id") == run["id"]:
-            run["parsed"] = record
-            notes = storeside._parse(run["annotations"][0]) if run["annotations"] else None
-            if isinstance(notes, dict):
-                record = {**record, **{k: notes[k] for k in ("tags", "note") if k in notes}}
-            runs[run["id"]] = run
-            entries[run["id"]] = Entry(record, source.layout["root"])
-    chosen = (filters or Filters()).select(list(entries.values()))
-    moved.left_out = len(entries) - len(chosen)
-    shared = [e.id for e in chosen if e.id in known]
+    selected = list(changed)
+    if filters is not None and filters.active():
+        entries = []
+        for run in changed.values():
+            record = _record(run)
+            if record is not None:
+                entries.append(Entry(_annotated(record, run), source.layout["root"]))
+        selected = [e.id for e in filters.select(entries)]
+        moved.left_out = len(entries) - len(selected)
+        del entries
+    shared = [run_id for run_id in selected if run_id in known]
     ours = {}
     if shared:
         request = {"layout": dest.layout, "known": {}, "only": shared}
         ours = {r["id"]: r for r in dest.call("describe", request)["runs"]}
     plan_runs = []
-    for entry in chosen:
-        run = runs[entry.id]
-        mine = ours.get(entry.id)
-        fresher = mine is None or storeside.freshness(run["parsed"]) > storeside.freshness(
+    for run_id in selected:  # one record parsed at a time: 100,000 runs fit in memory
+        run = changed[run_id]
+        record = _record(run)
+        if record is None:
+            moved.unreadable += 1
+            continue
+        mine = ours.get(run_id)
+        fresher = mine is None or storeside.freshness(record) > storeside.freshness(
             storeside._parse(mine["record"])
         )
         later_notes = (
@@ -339,11 +355,12 @@ def transfer(
             and run["annotations"] != mine.get("annotations")
             and run["annotations_stat"][1] > (mine["annotations_stat"] or [0, 0])[1]
         )
+        summary = MovedRun(run_id, _text(record.get("name")), effective_status(record))
         if fresher:
-            (moved.new if mine is None else moved.updated).append(entry)
-            plan_runs.append(_planned(run, source.layout, dest.layout))
+            (moved.new if mine is None else moved.updated).append(summary)
+            plan_runs.append(_planned(run, record, source.layout, dest.layout))
         elif later_notes:
-            moved.annotated.append(entry)
+            moved.annotated.append(summary)
             plan_runs.append(
                 {"id": run["id"], "annotations": [run["annotations"], run["annotations_stat"]]}
             )
@@ -388,16 +405,39 @@ def transfer(
     return moved
 
 
+def _record(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The record a store's answer gives for ``run``, if it is one (an object, of that id)."""
+    text = run["record"]
+    if not isinstance(text, str) or len(text) > storeside.MAX_RECORD:
+        return None
+    record = storeside._parse(text)
+    return record if isinstance(record, dict) and record.get("id") == run["id"] else None
+
+
+def _annotated(record: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the tags and note of the run's annotations."""
+    notes = storeside._parse(run["annotations"][0]) if run["annotations"] else None
+    if isinstance(notes, dict):
+        record = {**record, **{k: notes[k] for k in ("tags", "note") if k in notes}}
+    return record
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _ask(dest: Endpoint, trees: list[str], objects: list[str]) -> dict[str, Any]:
     return {"layout": dest.layout, "trees": trees, "objects": objects}
 
 
-def _planned(run: dict[str, Any], source: dict[str, Any], dest: dict[str, Any]) -> dict[str, Any]:
+def _planned(
+    run: dict[str, Any], parsed: dict[str, Any], source: dict[str, Any], dest: dict[str, Any]
+) -> dict[str, Any]:
     """A run as it will be installed, its record's paths rewritten for ``dest`` if they differ."""
     planned = {key: run[key] for key in ("id", "stat", "record", "files", "results", "tree", "env")}
     if run["annotations"] is not None:
         planned["annotations"] = [run["annotations"], run["annotations_stat"]]
-    record = dict(run["parsed"])  # changed below only where a path differs
+    record = dict(parsed)  # changed below only where a path differs
     rewritten = False
     snapshot = record.get("snapshot")
     if isinstance(snapshot, str) and snapshot and run["tree"]:

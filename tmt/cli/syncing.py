@@ -77,7 +77,10 @@ def _options(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -> int:
     direction = f"from {moved.source}" if verb == "pull" else f"to {moved.dest}"
     if not moved.runs:
-        why = f" ({moved.left_out} left out by the filters)" if moved.left_out else ""
+        notes = [f"{moved.left_out} left out by the filters"] if moved.left_out else []
+        if moved.unreadable:
+            notes.append(f"{moved.unreadable} with a record that cannot be read, left")
+        why = f" ({'; '.join(notes)})" if notes else ""
         console.print(f"tmt {verb}: nothing to copy {direction}: up to date{why}")
         return 0
     if args.dry_run:
@@ -107,6 +110,8 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
         sizes.append(f"{moved.unchanged} already there")
     if moved.left_out:
         sizes.append(f"{moved.left_out} left out by the filters")
+    if moved.unreadable:
+        sizes.append(f"{moved.unreadable} with a record that cannot be read, left")
     detail = f" ({'; '.join(sizes)})" if sizes else ""
     console.print(f"tmt {verb}: {said} {', '.join(parts)} {direction}{detail}")
     return 0
