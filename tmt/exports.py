@@ -188,18 +188,17 @@ def to_mlflow(
 
     client = MlflowClient(tracking_uri=tracking_uri)
     counts = {"created": 0, "replaced": 0, "unchanged": 0}
-    experiments: dict[str, str] = {}
+    experiments: dict[str, tuple[str, dict[str, list[Any]]]] = {}
     for entry in entries:
         name = experiment or entry.name or "tmt"
         if name not in experiments:
             found = client.get_experiment_by_name(name)
-            experiments[name] = (
-                found.experiment_id if found is not None else client.create_experiment(name)
-            )
-        experiment_id = experiments[name]
-        earlier = client.search_runs(
-            [experiment_id], filter_string=f"tags.`{RUN_ID_TAG}` = '{entry.id}'"
-        )
+            if found is None:
+                experiments[name] = (client.create_experiment(name), {})
+            else:
+                experiments[name] = (found.experiment_id, _exported(client, found.experiment_id))
+        experiment_id, exported = experiments[name]
+        earlier = exported.get(entry.id, [])
         tags = _mlflow_tags(entry)
         if earlier:
             same = [r.data.tags.get(_EXPORTED_TAG) == tags[_EXPORTED_TAG] for r in earlier]
@@ -234,6 +233,25 @@ def to_mlflow(
             client.set_terminated(run_id, status, end_time=ended)
         counts["replaced" if earlier else "created"] += 1
     return counts
+
+
+def _exported(client: Any, experiment_id: str) -> dict[str, list[Any]]:
+    """The runs of an MLflow experiment exported from tmt, by tmt run id (read once, a page
+    of a thousand at a time, rather than searched for run by run)."""
+    found: dict[str, list[Any]] = {}
+    token = None
+    while True:
+        page = client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{RUN_ID_TAG}` LIKE '%'",
+            max_results=1000,
+            page_token=token,
+        )
+        for run in page:
+            found.setdefault(run.data.tags[RUN_ID_TAG], []).append(run)
+        token = page.token
+        if not token:
+            return found
 
 
 def _mlflow_tags(entry: Entry) -> dict[str, str]:
