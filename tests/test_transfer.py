@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -281,7 +282,9 @@ def test_a_tree_whose_manifest_does_not_match_its_id_is_refused(laptop: Path):
 def test_run_files_named_out_of_the_run_folder_are_refused(laptop: Path, tmp_path: Path, name):
     source = tmp_path / "f"
     source.write_text("x")
-    run = {"id": "0123456789ab", "files": [[name, str(source), 1, 0]], "record": None}
+    record = json.dumps({"id": "0123456789ab", "status": "finished", "start_time": 1.0})
+    run = {"id": "0123456789ab", "files": [[name, str(source), 1, 0]], "record": record}
+    run["stat"] = [len(record), 0]
     with pytest.raises(storeside.StoreSideError, match="refused a file name"):
         storeside.install(layout(laptop), {"runs": [run]})
 
@@ -545,3 +548,123 @@ def test_a_pull_killed_at_any_moment_lists_only_whole_runs(lab: Path, tmp_path: 
         assert sorted(e.id for e in TmtManager(path=str(laptop / ".tmt")).runs()) == sorted(theirs)
         assert "nothing to copy" in pull(laptop, str(lab))
     assert partial, "no pull was killed half-way: the test proves nothing (make the store bigger)"
+
+
+# What an adversarial review found ----------------------------------------------------------
+def run_json(project: Path, run_id: str) -> Path:
+    return project / ".tmt" / "runs" / run_id / "run.json"
+
+
+def test_an_ended_run_here_is_never_replaced_whatever_the_other_claims(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    forged = json.loads(run_json(lab, run_id).read_text())
+    forged["end_time"] += 1e6
+    forged["metrics"]["acc"] = 0.01
+    run_json(lab, run_id).write_text(json.dumps(forged))
+    (lab / ".tmt" / "results" / run_id / "model.pkl").write_bytes(pickle.dumps("forged"))
+    assert "nothing to copy" in pull(laptop, str(lab))
+    mine = TmtManager(path=str(laptop / ".tmt")).run(run_id)
+    assert mine.metrics["acc"] != 0.01 and loaded(mine) == {"lr": 0.3}
+
+
+def test_another_run_by_the_same_id_is_left_out_and_named(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    run_id = TmtManager(path=str(laptop / ".tmt")).last().id
+    mine = json.loads(run_json(laptop, run_id).read_text())
+    run_json(laptop, run_id).write_text(json.dumps({**mine, "status": "running"}))
+    other = json.loads(run_json(lab, run_id).read_text())
+    run_json(lab, run_id).write_text(json.dumps({**other, "start_time": 1.0, "acc": 0.01}))
+    proc = tmt("pull", str(lab), cwd=laptop)
+    assert (
+        proc.returncode == 0
+        and run_id in proc.stderr
+        and "another run by the same id" in (proc.stderr)
+    )
+    assert json.loads(run_json(laptop, run_id).read_text())["status"] == "running"
+
+
+@pytest.mark.parametrize("content", [["config.json"], ["results"], ["snapshots"]])
+def test_a_folder_that_only_looks_like_a_store_is_not_taken_for_one(
+    lab: Path, tmp_path: Path, content: list[str]
+):
+    folder = tmp_path / "ml-project"
+    folder.mkdir()
+    for name in content:
+        (folder / name).write_text("{}") if "." in name else (folder / name).mkdir()
+    before = sorted(p.name for p in folder.iterdir())
+    proc = tmt("push", str(folder), cwd=lab)
+    assert proc.returncode == 1 and "no tmt store" in proc.stderr
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+def test_a_snapshot_file_may_not_arrive_writable(laptop: Path, tmp_path: Path):
+    content = b"code\n"
+    digest = hashlib.sha256(content).hexdigest() + "m777"
+    (tmp_path / "obj").write_bytes(content)
+    with pytest.raises(storeside.StoreSideError, match="not a snapshot object"):
+        storeside.install(layout(laptop), {"objects": [[digest, str(tmp_path / "obj")]]})
+
+
+def test_record_paths_that_lead_outside_are_not_followed(lab: Path, laptop: Path):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    record = json.loads(run_json(lab, run_id).read_text())
+    record["results"].append({"name": "secret", "path": "/etc/hostname", "saved_with": "pickle"})
+    record["git"] = {"commit": "0" * 40, "diff": "/etc/passwd"}
+    record["environment"]["packages"] = "/etc/shadow"
+    run_json(lab, run_id).write_text(json.dumps(record))
+    pull(laptop, str(lab))
+    mine = TmtManager(path=str(laptop / ".tmt")).run(run_id)
+    results = laptop / ".tmt" / "results" / run_id
+    assert [r.path for r in mine.results] == [str(results / "model.pkl"), str(results / "hostname")]
+    assert mine.git["diff"] is None
+    assert mine.environment.get("packages") is None
+
+
+def test_records_with_fields_of_the_wrong_type_are_filtered_and_listed_safely(
+    lab: Path, laptop: Path
+):
+    ids = [e.id for e in TmtManager(path=str(lab / ".tmt")).runs()]
+    for run_id, field, value in zip(ids, ("name", "start_time", "status"), (5, "yesterday", ["x"])):
+        record = json.loads(run_json(lab, run_id).read_text())
+        run_json(lab, run_id).write_text(json.dumps({**record, field: value}))
+    for args in (["--dry-run"], ["--name", "mnist", "--dry-run"], ["--since", "1d", "--dry-run"]):
+        proc = tmt("pull", str(lab), *args, cwd=laptop)
+        assert proc.returncode == 0, proc.stderr
+        assert "fields of the wrong type ignored" in proc.stderr and ids[0] in proc.stderr
+
+
+def test_a_running_run_brings_its_new_curves_before_its_next_heartbeat(lab: Path, laptop: Path):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    record = json.loads(run_json(lab, run_id).read_text())
+    run_json(lab, run_id).write_text(json.dumps({**record, "status": "running"}))
+    pull(laptop, str(lab))
+    curves = lab / ".tmt" / "runs" / run_id / "metrics.csv"
+    with curves.open("a") as f:
+        f.write("loss,3,0.01,1.0\n")  # logged since, the record not yet rewritten
+    assert "1 updated" in pull(laptop, str(lab))
+    assert TmtManager(path=str(laptop / ".tmt")).run(run_id).series("loss").steps[-1] == 3
+    assert "nothing to copy" in pull(laptop, str(lab))
+
+
+def test_files_already_there_are_not_sent_again(lab: Path, laptop: Path):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    (lab / ".tmt" / "results" / run_id / "big.bin").write_bytes(os.urandom(1_000_000))
+    finished = json.loads(run_json(lab, run_id).read_text())
+    run_json(lab, run_id).write_text(json.dumps({**finished, "status": "running"}))
+    pull(laptop, str(lab))
+    run_json(lab, run_id).write_text(json.dumps(finished))
+    moved = TmtManager(path=str(laptop / ".tmt")).pull(str(lab))
+    assert [r.id for r in moved.updated] == [run_id]
+    assert moved.bytes < 10_000  # the record; not the megabyte already here
+
+
+def test_file_names_that_are_not_utf8_move_over_ssh(lab: Path, laptop: Path, over_ssh: dict):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    odd = os.fsencode(lab / ".tmt" / "results" / run_id) + b"/bad\xff name.bin"
+    with open(odd, "wb") as f:
+        f.write(b"bytes")
+    assert "copied 3 new runs" in pull(laptop, f"127.0.0.1:{lab}", env=over_ssh)
+    here = os.fsencode(laptop / ".tmt" / "results" / run_id) + b"/bad\xff name.bin"
+    with open(here, "rb") as f:
+        assert f.read() == b"bytes"

@@ -52,7 +52,7 @@ ORIGIN = "origin.json"
 MAX_RECORD = 64 * 1024 * 1024
 _RUN_ID = re.compile(r"[0-9a-f]{12}")
 _TREE_ID = re.compile(r"[0-9a-f]{32}")
-_OBJECT = re.compile(r"[0-9a-f]{64}(?:x|m[0-7]{3})?")
+_OBJECT = re.compile(r"[0-9a-f]{64}(?:x|m[0-5][0-5][0-5])?")  # never writable: 0555 at most
 _ENV = re.compile(r"envs/[0-9a-f]{16}\.json")
 _TREE_LINK = re.compile(r"\.trees/([0-9a-f]{32})")
 _COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|//[^\n]*|/\*.*?\*/', re.DOTALL)
@@ -65,19 +65,22 @@ class StoreSideError(Exception):
 
 # Where a store keeps things ------------------------------------------------------------------
 def locate(path: str) -> dict[str, Any]:
-    """The folders of the store at ``path`` (a project holding ``.tmt``, or the store itself):
-    ``root``, ``runs``, ``results``, ``snapshots``, as ``config.json`` places them."""
+    """The folders of the store at ``path``: ``root``, ``runs``, ``results``, ``snapshots``.
+    ``path`` is a project (holding ``.tmt``, placed as its ``.tmt/config.json`` says), or a
+    store's own folder (named ``.tmt``, or holding ``runs/`` or a 0.1.x ``tmt_db.json``),
+    read with the default layout, as ``TmtManager(path=...)`` reads one."""
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isdir(path):
         raise StoreSideError(f"no folder {path}")
-    root = path
-    config = _read_config(os.path.join(path, ".tmt", "config.json"))
-    if os.path.isdir(os.path.join(path, ".tmt")):
+    config: dict[str, Any] = {}
+    if os.path.basename(path) == ".tmt" or any(
+        os.path.exists(os.path.join(path, name)) for name in ("runs", "tmt_db.json")
+    ):
+        root = path
+    elif os.path.isdir(os.path.join(path, ".tmt")):
+        config = _read_config(os.path.join(path, ".tmt", "config.json"))
         root = os.path.join(path, config.get("tmt_dir") or ".tmt")
     else:
-        config = _read_config(os.path.join(path, "config.json"))
-    marks = ("runs", "snapshots", "results", "config.json", "tmt_db.json")
-    if root == path and not any(os.path.exists(os.path.join(path, m)) for m in marks):
         raise StoreSideError(
             f"no tmt store in {path} (no .tmt folder in it; to start one: mkdir {path}/.tmt)"
         )
@@ -127,11 +130,11 @@ def describe(
         run_dir = os.path.join(layout["runs"], name)
         if os.path.islink(run_dir):
             continue  # only the store's own folders are read
-        stats = [_stat(os.path.join(run_dir, RECORD)), _stat(os.path.join(run_dir, ANNOTATIONS))]
-        if stats[0] is None:
+        sign = signature(run_dir)
+        if sign[0] is None:
             continue  # a run starting (or not a run): left for the next transfer
-        if known is None or known.get(name) == stats:
-            runs.append({"id": name, "stat": stats[0], "annotations_stat": stats[1]})
+        if known is None or known.get(name) == sign:
+            runs.append({"id": name, "signature": sign})
             continue
         record = _read_small(os.path.join(run_dir, RECORD))
         if record is None:
@@ -139,6 +142,7 @@ def describe(
         notes = _read_small(os.path.join(run_dir, ANNOTATIONS))
         run: dict[str, Any] = {
             "id": name,
+            "signature": sign,
             "stat": record[1],
             "annotations_stat": notes[1] if notes else None,
         }
@@ -147,6 +151,22 @@ def describe(
         run.update(_run_files(layout, name, run_dir, record[0]))
         runs.append(run)
     return {"runs": runs}
+
+
+#: The files of a run folder that grow while it runs, besides its record.
+_GROWING = ("metrics.csv", "stdout.txt", "stderr.txt")
+
+
+def signature(run_dir: str) -> list[Any]:
+    """What tells whether a run changed, by ``stat`` alone: ``[size, mtime_ns]`` of its
+    ``run.json`` and ``annotations.json``, and the sizes of the files a running run appends
+    to (its curves and output), ``None`` for each one missing."""
+    sign: list[Any] = [_stat(os.path.join(run_dir, RECORD))]
+    sign.append(_stat(os.path.join(run_dir, ANNOTATIONS)))
+    for name in _GROWING:
+        info = _stat(os.path.join(run_dir, name))
+        sign.append(None if info is None else info[0])
+    return sign
 
 
 def _run_files(layout: dict[str, Any], run_id: str, run_dir: str, text: str) -> dict[str, Any]:
@@ -245,12 +265,13 @@ def tree_id(manifest: list[Any]) -> str:
 # Installing runs ---------------------------------------------------------------------------
 def install(
     layout: dict[str, Any], plan: dict[str, Any], staged: str = "", progress: Any = None
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Put the runs of ``plan`` into the store (see the module's docstring for the order);
     files are read from ``staged`` + their path on the sending side (which must be absolute
     and plain: no ``..``). ``progress(bytes)`` is told the bytes of files and records
-    written so far, as they grow.
-    Returns counts."""
+    written so far, as they grow. Returns counts (``objects``, ``trees``, ``files``,
+    ``bytes``) and the ids of the runs ``new`` here, ``updated``, and refused as
+    ``conflicts`` (see :func:`verdict`)."""
     check_paths(plan)
     done = _Done(progress)
     snapshots = layout["snapshots"]
@@ -262,23 +283,25 @@ def install(
         if _build_tree(snapshots, scratch, tree, manifest):
             done["trees"] += 1
     changed = []
+    ids: dict[str, list[str]] = {"runs": [], "updated": [], "conflict": []}
     if plan.get("runs"):
         os.makedirs(layout["runs"], exist_ok=True)
     for run in plan.get("runs", ()):
         outcome = _install_run(layout, run, staged, plan.get("origin", {}), done)
         if outcome:
-            done[outcome] += 1
-            changed.append(run["id"])
+            ids[outcome].append(run["id"])
+            if outcome != "conflict":
+                changed.append(run["id"])
     if changed:
         note_changes(os.path.join(os.path.dirname(layout["runs"]), "changes.log"), changed)
-    return dict(done)
+    return {**done, "new": ids["runs"], "updated": ids["updated"], "conflicts": ids["conflict"]}
 
 
 class _Done(dict):
     """Counts of what was installed, telling ``progress`` the bytes as they grow."""
 
     def __init__(self, progress: Any) -> None:
-        super().__init__(objects=0, trees=0, runs=0, updated=0, files=0, bytes=0, record_bytes=0)
+        super().__init__(objects=0, trees=0, files=0, bytes=0, record_bytes=0)
         self.progress = progress
 
     def __setitem__(self, key: str, value: int) -> None:
@@ -318,47 +341,38 @@ def _install_run(
     run_id = run["id"]
     if not _RUN_ID.fullmatch(run_id):
         raise StoreSideError(f"not a run id: {run_id!r}")
-    runs_dir = layout["runs"]
-    run_dir = os.path.join(runs_dir, run_id)
+    run_dir = os.path.join(layout["runs"], run_id)
     try:
         os.mkdir(run_dir)  # as a run starting makes it: not listed until its record is there
         new = True
     except FileExistsError:
         new = False
-    if new:
-        for name, source, _size, mtime_ns in run.get("files", ()):
-            _copy_in(staged + source, run_dir, _safe_name(name), mtime_ns, done)
     record_text = run.get("record")
     ours = None if new else _read_small(os.path.join(run_dir, RECORD))
-    take_record = record_text is not None and (
-        ours is None or freshness(_parse(record_text)) > freshness(_parse(ours[0]))
-    )
-    if not new and take_record:
+    action = "keep"
+    if record_text is not None:
+        theirs = (_parse(record_text), run["stat"][1])
+        action = verdict(theirs, None if ours is None else (_parse(ours[0]), ours[1][1]))
+    if action == "conflict":
+        return "conflict"
+    copied = done["files"]
+    if action in ("new", "take", "refresh"):
         for name, source, size, mtime_ns in run.get("files", ()):
             _update(staged + source, run_dir, _safe_name(name), size, mtime_ns, done)
-    tree = run.get("tree")
-    if tree and take_record and _TREE_ID.fullmatch(tree):
-        link = os.path.join(layout["snapshots"], run_id)
-        if not os.path.lexists(link) and os.path.isdir(
-            os.path.join(layout["snapshots"], ".trees", tree)
-        ):
-            try:
-                os.symlink(f".trees/{tree}", link)
-            except FileExistsError:
-                pass  # made by another transfer meanwhile
-    if take_record and run.get("results"):
         results_dir = os.path.join(layout["results"], run_id)
-        for rel, source, size, mtime_ns in run["results"]:
+        for rel, source, size, mtime_ns in run.get("results", ()):
             parts = [_safe_name(p) for p in rel.split("/")]
             folder = os.path.join(results_dir, *parts[:-1])
             os.makedirs(folder, exist_ok=True)
             _update(staged + source, folder, parts[-1], size, mtime_ns, done)
-    env = run.get("env")
-    if take_record and env and _ENV.fullmatch(env[0]):
-        path = os.path.join(layout["root"], env[0])
-        if not os.path.exists(path):
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            _copy_in(staged + env[1], os.path.dirname(path), os.path.basename(path), None, done)
+    if action in ("new", "take"):
+        _link_snapshot(layout, run_id, run.get("tree"))
+        env = run.get("env")
+        if env and _ENV.fullmatch(env[0]):
+            path = os.path.join(layout["root"], env[0])
+            if not os.path.exists(path):
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                _copy_in(staged + env[1], os.path.dirname(path), os.path.basename(path), None, done)
     notes = run.get("annotations")
     took_notes = False
     if notes is not None:
@@ -366,8 +380,8 @@ def _install_run(
         if mine is None or (mine[0] != notes[0] and notes[1][1] > mine[1][1]):
             _write(run_dir, ANNOTATIONS, notes[0], notes[1][1])
             took_notes = True
-    if not take_record:
-        return "updated" if took_notes else None
+    if action not in ("new", "take"):
+        return "updated" if took_notes or done["files"] > copied else None
     _write(run_dir, ORIGIN, json.dumps(origin, indent=2) + "\n", None)
     record_text = str(record_text)
     _write(run_dir, RECORD, record_text, run["stat"][1])
@@ -375,16 +389,56 @@ def _install_run(
     return "runs" if ours is None else "updated"
 
 
-def freshness(record: Any) -> tuple[int, float]:
-    """How far a record has got: an ended run's beats a running one's; then the later time
-    (its end, or its last heartbeat) wins."""
+def _link_snapshot(layout: dict[str, Any], run_id: str, tree: Any) -> None:
+    """Point the run's snapshot link at its tree, unless it has one."""
+    if not isinstance(tree, str) or not _TREE_ID.fullmatch(tree):
+        return
+    snapshots = layout["snapshots"]
+    link = os.path.join(snapshots, run_id)
+    if os.path.lexists(link) or not os.path.isdir(os.path.join(snapshots, ".trees", tree)):
+        return
+    try:
+        os.symlink(f".trees/{tree}", link)
+    except FileExistsError:
+        pass  # made by another transfer meanwhile
+
+
+def verdict(theirs: tuple[Any, int], ours: tuple[Any, int] | None) -> str:
+    """What to do with a run the other store offers, given its record and the modification
+    time of its ``run.json`` (``theirs``), and this store's (``ours``; ``None`` if it has
+    none, or only a folder without a record): ``new``; ``take`` (ours is of the same run,
+    still running, and theirs is further on); ``refresh`` (the same running run, its record
+    no further on: its curves and output may be); ``keep`` (ours ended, or is further on: an
+    ended record is final); ``conflict`` (another run by that id: a different start, host or
+    process; never taken)."""
+    if ours is None or not isinstance(ours[0], dict):
+        return "new" if isinstance(theirs[0], dict) else "keep"
+    record, mine = theirs[0], ours[0]
     if not isinstance(record, dict):
-        return (-1, 0.0)
-    ended = record.get("status") not in ("running", None)
-    when = record.get("end_time") if ended else record.get("heartbeat_time")
-    if not isinstance(when, (int, float)) or isinstance(when, bool):
-        when = record.get("start_time")
-    return (1 if ended else 0, float(when) if isinstance(when, (int, float)) else 0.0)
+        return "keep"
+    if _identity(record) != _identity(mine):
+        return "conflict"
+    if _ended(mine):
+        return "keep"
+    if _ended(record):
+        return "take"
+    further = (_number(record.get("heartbeat_time")), theirs[1])
+    here = (_number(mine.get("heartbeat_time")), ours[1])
+    return "take" if further > here else "refresh" if further == here else "keep"
+
+
+def _identity(record: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes a run itself: when it started, where, and which process it was."""
+    return (record.get("start_time"), record.get("host"), record.get("pid"))
+
+
+def _ended(record: dict[str, Any]) -> bool:
+    return record.get("status") not in ("running", None)
+
+
+def _number(value: Any) -> float:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok else 0.0
 
 
 def _add_object(snapshots: str, scratch: str, digest: str, source: str, done: Any) -> bool:

@@ -8,9 +8,10 @@ one machine they are copied directly (never hardlinked across stores, so another
 is no different).
 
 A transfer is worked out before anything moves: the runs the receiving store lacks, or holds
-an older record of (by :func:`tmt.storeside.freshness`), those whose tags or note changed
-later on the sending side, and, of their snapshots, the trees and then the objects it lacks
-(so the code of many runs moves once). Everything is keyed by ids and content hashes, so
+an older record of (by :func:`tmt.storeside.verdict`: only a running run's record is ever
+replaced, and only by one of the same run), those whose tags or note changed later on the
+sending side, and, of their snapshots, the trees and then the objects it lacks (so the code of
+many runs moves once). Everything is keyed by ids and content hashes, so
 transfers need no lock, repeat safely, and a second one moves nothing.
 """
 
@@ -24,11 +25,13 @@ import shutil
 import subprocess
 import tempfile
 import time
+import warnings
 from collections import namedtuple
 from dataclasses import dataclass, field
 
 from . import storeside
 from .errors import StoreError
+from .record import check
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -249,7 +252,9 @@ class Moved:
     """What a transfer moved (or, in a dry run, would move): the runs new to the receiving
     store, those it held older, those whose tags or note only were newer (each a
     :data:`MovedRun`); how many it had already, were left out by the filters, or had a
-    record that could not be read; and the snapshot trees, objects, files and bytes copied."""
+    record that could not be read; the ids of runs refused because the receiving store holds
+    another run by that id (``conflicts``); and the snapshot trees, objects, files and bytes
+    copied."""
 
     source: str
     dest: str
@@ -259,6 +264,7 @@ class Moved:
     unchanged: int = 0
     left_out: int = 0
     unreadable: int = 0
+    conflicts: list[str] = field(default_factory=list)
     trees: int = 0
     objects: int = 0
     files: int = 0
@@ -318,7 +324,7 @@ def transfer(
     from .liveness import effective_status
 
     theirs = dest.call("describe", {"layout": dest.layout, "known": None})["runs"]
-    known = {r["id"]: [r["stat"], r["annotations_stat"]] for r in theirs}
+    known = {r["id"]: r["signature"] for r in theirs}
     offered = source.call("describe", {"layout": source.layout, "known": known})["runs"]
     moved = Moved(source.where(), dest.where())
     changed = {r["id"]: r for r in offered if "record" in r}
@@ -327,7 +333,7 @@ def transfer(
     if filters is not None and filters.active():
         entries = []
         for run in changed.values():
-            record = _record(run)
+            record = _record(run, source)
             if record is not None:
                 entries.append(Entry(_annotated(record, run), source.layout["root"]))
         selected = [e.id for e in filters.select(entries)]
@@ -341,14 +347,13 @@ def transfer(
     plan_runs = []
     for run_id in selected:  # one record parsed at a time: 100,000 runs fit in memory
         run = changed[run_id]
-        record = _record(run)
+        record = _record(run, source)
         if record is None:
             moved.unreadable += 1
             continue
         mine = ours.get(run_id)
-        fresher = mine is None or storeside.freshness(record) > storeside.freshness(
-            storeside._parse(mine["record"])
-        )
+        here = None if mine is None else (storeside._parse(mine["record"]), mine["stat"][1])
+        action = storeside.verdict((record, run["stat"][1]), here)
         later_notes = (
             mine is not None
             and run["annotations"] is not None
@@ -356,9 +361,16 @@ def transfer(
             and run["annotations_stat"][1] > (mine["annotations_stat"] or [0, 0])[1]
         )
         summary = MovedRun(run_id, _text(record.get("name")), effective_status(record))
-        if fresher:
-            (moved.new if mine is None else moved.updated).append(summary)
-            plan_runs.append(_planned(run, record, source.layout, dest.layout))
+        planned = _planned(run, record, source.layout, dest.layout)
+        if action in ("take", "refresh") and mine is not None:
+            _leave_out_unchanged(planned, mine)
+            if action == "refresh" and not (planned["files"] or planned["results"]):
+                action = "keep"
+        if action == "conflict":
+            moved.conflicts.append(run_id)
+        elif action in ("new", "take", "refresh"):
+            (moved.new if action == "new" else moved.updated).append(summary)
+            plan_runs.append(planned)
         elif later_notes:
             moved.annotated.append(summary)
             plan_runs.append(
@@ -401,17 +413,51 @@ def transfer(
         storeside.check_paths(plan)  # what the other side said, before anything is read
     except storeside.StoreSideError as exc:
         raise StoreError(f"{source.spec}: {exc}") from None
-    _move(source, dest, plan, sorted(paths), moved.bytes, progress)
+    done = _move(source, dest, plan, sorted(paths), moved.bytes, progress)
+    _as_installed(moved, done)
     return moved
 
 
-def _record(run: dict[str, Any]) -> dict[str, Any] | None:
-    """The record a store's answer gives for ``run``, if it is one (an object, of that id)."""
+def _as_installed(moved: Moved, done: dict[str, Any]) -> None:
+    """Make ``moved`` say what the receiving store's side did, not what was planned (another
+    transfer may have installed some of the runs meanwhile)."""
+    planned = {r.id: r for r in moved.runs}
+    annotated = {r.id for r in moved.annotated}
+    moved.new = [planned[i] for i in done["new"] if i in planned]
+    moved.updated = [planned[i] for i in done["updated"] if i in planned and i not in annotated]
+    moved.annotated = [planned[i] for i in done["updated"] if i in annotated]
+    moved.conflicts += [i for i in done["conflicts"] if i not in moved.conflicts]
+    moved.unchanged += len(planned) - len(moved.runs) - len(done["conflicts"])
+    moved.trees, moved.objects = done["trees"], done["objects"]
+    moved.files, moved.bytes = done["files"], done["bytes"]
+
+
+def _leave_out_unchanged(planned: dict[str, Any], mine: dict[str, Any]) -> None:
+    """Keep in ``planned`` only the files that differ from the receiving store's copies
+    (by size and modification time, which copies keep)."""
+    for key in ("files", "results"):
+        have = {entry[0]: (entry[2], entry[3]) for entry in mine.get(key) or ()}
+        planned[key] = [e for e in planned[key] if have.get(e[0]) != (e[2], e[3])]
+
+
+def _record(run: dict[str, Any], source: Endpoint) -> dict[str, Any] | None:
+    """The record a store's answer gives for ``run``, if it is one (an object, of that id),
+    without the fields that do not have their type (each run's named in a warning, as
+    reading a store does)."""
     text = run["record"]
     if not isinstance(text, str) or len(text) > storeside.MAX_RECORD:
         return None
     record = storeside._parse(text)
-    return record if isinstance(record, dict) and record.get("id") == run["id"] else None
+    if not isinstance(record, dict) or record.get("id") != run["id"]:
+        return None
+    problems = check(record)
+    if problems:
+        warnings.warn(
+            f"{source.spec}: run {run['id']}: fields of the wrong type ignored: "
+            f"{', '.join(problems)}",
+            stacklevel=2,
+        )
+    return record
 
 
 def _annotated(record: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
@@ -433,17 +479,22 @@ def _ask(dest: Endpoint, trees: list[str], objects: list[str]) -> dict[str, Any]
 def _planned(
     run: dict[str, Any], parsed: dict[str, Any], source: dict[str, Any], dest: dict[str, Any]
 ) -> dict[str, Any]:
-    """A run as it will be installed, its record's paths rewritten for ``dest`` if they differ."""
+    """A run as it will be installed. Its record's paths are rewritten where ``dest`` keeps
+    things elsewhere, and where they lead out of what is copied (a crafted record must not
+    send readers elsewhere on this machine): the snapshot to the run's link in ``dest``, each
+    result into the run's results folder there, the git diff to its file in the run's folder,
+    the package list to ``envs/``, or else to nothing."""
     planned = {key: run[key] for key in ("id", "stat", "record", "files", "results", "tree", "env")}
     if run["annotations"] is not None:
         planned["annotations"] = [run["annotations"], run["annotations_stat"]]
-    record = dict(parsed)  # changed below only where a path differs
-    rewritten = False
+    record = dict(parsed)
+    changes: dict[str, Any] = {}
     snapshot = record.get("snapshot")
-    if isinstance(snapshot, str) and snapshot and run["tree"]:
-        there = _stored_path(os.path.join(dest["snapshots"], run["id"]), dest["root"])
-        if there != snapshot:
-            record["snapshot"], rewritten = there, True
+    there = _stored_path(os.path.join(dest["snapshots"], run["id"]), dest["root"])
+    if snapshot is not None and snapshot != (there if run["tree"] else snapshot):
+        changes["snapshot"] = there
+    elif snapshot is not None and not run["tree"] and not _inside(snapshot, source, "snapshots"):
+        changes["snapshot"] = None
     results = record.get("results")
     if isinstance(results, list):
         old_dir = os.path.join(source["results"], run["id"])
@@ -454,16 +505,37 @@ def _planned(
             if isinstance(path, str):
                 full = os.path.normpath(os.path.join(source["root"], path))
                 if full.startswith(old_dir + os.sep):
-                    there = _stored_path(new_dir + full[len(old_dir) :], dest["root"])
-                    if there != path:
-                        result, rewritten = {**result, "path": there}, True
+                    rel = full[len(old_dir) + 1 :]
+                else:  # outside the run's results: not copied, and never followed
+                    rel = os.path.basename(full)
+                moved = _stored_path(os.path.join(new_dir, rel), dest["root"])
+                if moved != path:
+                    result = {**result, "path": moved}
             placed.append(result)
-        record["results"] = placed
-    if rewritten:
+        if placed != results:
+            changes["results"] = placed
+    files = {name for name, *_ in run["files"]}
+    git = record.get("git")
+    if isinstance(git, dict) and git.get("diff") is not None and git["diff"] not in files:
+        changes["git"] = {**git, "diff": None}  # not a file of the run's folder
+    environment = record.get("environment")
+    packages = environment.get("packages") if isinstance(environment, dict) else None
+    copied = run["env"][0] if run["env"] else None  # the package list of envs/ copied
+    if isinstance(environment, dict) and packages is not None and packages != copied:
+        changes["environment"] = {**environment, "packages": None}
+    if changes:
         from .jsonfile import dumps
 
-        planned["record"] = dumps(record)
+        planned["record"] = dumps({**record, **changes})
     return planned
+
+
+def _inside(path: Any, layout: dict[str, Any], key: str) -> bool:
+    """Whether a record's ``path`` is inside the store's folder ``key``."""
+    if not isinstance(path, str):
+        return False
+    full = os.path.normpath(os.path.join(layout["root"], path))
+    return full.startswith(layout[key].rstrip(os.sep) + os.sep)
 
 
 def _stored_path(path: str, root: str) -> str:
@@ -475,7 +547,9 @@ def _stored_path(path: str, root: str) -> str:
 def _move(
     source: Endpoint, dest: Endpoint, plan: dict[str, Any], paths: list[str], total: int,
     progress: Progress,
-) -> None:  # fmt: skip
+) -> dict[str, Any]:  # fmt: skip
+    """Bring the files ``paths`` where ``dest`` can read them, and install ``plan`` there;
+    returns what its side did."""
     if dest.host is None:  # into this machine's store: progress as it is installed
         staging = ""
         if source.host is not None:  # files come into a folder of this store first
@@ -488,17 +562,16 @@ def _move(
         try:
             if staging:
                 source.fetch(paths, staging, total, progress)
-            storeside.install(dest.layout, plan, staging, tell)
+            return storeside.install(dest.layout, plan, staging, tell)
         except storeside.StoreSideError as exc:
             raise StoreError(f"{dest.spec}: {exc}") from None
         finally:
             if staging:
                 storeside._remove(staging)
-        return
     staging = dest.call("staging", {"layout": dest.layout})["path"]
     try:
         dest.send(paths, staging, total, progress)
-        dest.call("install", {"layout": dest.layout, "plan": plan, "staged": staging})
+        return dest.call("install", {"layout": dest.layout, "plan": plan, "staged": staging})
     except BaseException:
         try:
             dest.call("remove", {"path": staging})
@@ -526,32 +599,42 @@ def _skip_to_marker(stream: Any) -> bool:
 
 
 def _rsync(command: list[str], paths: list[str], total: int, progress: Progress) -> None:
-    """Run rsync with ``paths`` on its standard input, reporting bytes as files arrive."""
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-    )
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        process.stdin.write("".join(p.lstrip("/") + "\0" for p in paths))
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    done = 0
-    for line in process.stdout:
-        if line.strip().isdigit():
-            done += int(line)
-            if progress is not None:
-                progress(min(done, total), total)
-    err = process.stderr.read() if process.stderr else ""
-    code = process.wait()
-    if code not in (0, 24):  # 24: some files vanished meanwhile (runs removed): left out
-        said = [line for line in err.splitlines() if line.strip()]
-        raise StoreError(f"rsync failed: {said[-1] if said else f'exit status {code}'}")
+    """Run rsync with ``paths`` on its standard input (names as the filesystem has them, even
+    those that are not UTF-8), reporting bytes as files arrive."""
+    import threading
+
+    with tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err
+        )
+        assert process.stdin is not None and process.stdout is not None
+        names = b"".join(os.fsencode(p.lstrip("/")) + b"\0" for p in paths)
+
+        def feed() -> None:  # in a thread: rsync reads the names as it goes
+            try:
+                with process.stdin:  # type: ignore[union-attr]
+                    process.stdin.write(names)  # type: ignore[union-attr]
+            except BrokenPipeError:
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        done = 0
+        for line in process.stdout:
+            if line.strip().isdigit():
+                done += int(line)
+                if progress is not None:
+                    progress(min(done, total), total)
+        feeder.join()
+        code = process.wait()
+        if code in (0, 24):  # 24: some files vanished meanwhile (runs removed): left out
+            return
+        err.seek(0)
+        said = [line for line in err.read().decode(errors="replace").splitlines() if line]
+        # The line naming the file that failed, rather than rsync's closing summary.
+        named = [line for line in said if not line.startswith("rsync error:")]
+        why = (named or said or [f"exit status {code}"])[-1]
+        raise StoreError(f"rsync failed: {why}")
 
 
 class _Counting:

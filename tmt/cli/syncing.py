@@ -76,6 +76,13 @@ def _options(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -> int:
     direction = f"from {moved.source}" if verb == "pull" else f"to {moved.dest}"
+    if moved.conflicts:
+        shown = ", ".join(moved.conflicts[:5]) + (", ..." if len(moved.conflicts) > 5 else "")
+        console.message(
+            f"tmt {verb}: warning: {len(moved.conflicts)} run{'s' * (len(moved.conflicts) != 1)} "
+            f"left out: the receiving store holds another run by the same id ({shown}): "
+            "a different start, host or process"
+        )
     if not moved.runs:
         notes = [f"{moved.left_out} left out by the filters"] if moved.left_out else []
         if moved.unreadable:
