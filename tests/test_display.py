@@ -252,3 +252,9 @@ class TestTerminalApp:
             screen = "\n".join(self.rendered(view, (160, 200)))
             assert not RAW.search(screen), screen
             assert "\\x1b" in screen
+
+
+def test_counted_says_a_count_with_its_noun():
+    from tmt.display import counted
+
+    assert [counted(n, "run") for n in (0, 1, 2)] == ["0 runs", "1 run", "2 runs"]

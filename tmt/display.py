@@ -180,6 +180,11 @@ def duration(seconds: float | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
+def counted(count: int, noun: str) -> str:
+    """``3 runs``, ``1 run``: a count and its noun (plural with an ``s``)."""
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def size(count: int) -> str:
     """Bytes as ``512 B``, ``3.4 KB``, ``12.0 MB``..."""
     value = float(count)

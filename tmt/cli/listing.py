@@ -251,7 +251,7 @@ def export(args: argparse.Namespace, console: Console) -> int:
         entries = filtered(args, manager)
         written = manager.to_tensorboard(args.dir, runs=entries)
         console.print(
-            f"tmt export: {len(written)} run{'s' * (len(written) != 1)} written to {args.dir} "
+            f"tmt export: {fmt.counted(len(written), 'run')} written to {args.dir} "
             f"(tensorboard --logdir {args.dir})"
         )
         return 0

@@ -79,7 +79,7 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
     if moved.conflicts:
         shown = ", ".join(moved.conflicts[:5]) + (", ..." if len(moved.conflicts) > 5 else "")
         console.message(
-            f"tmt {verb}: warning: {len(moved.conflicts)} run{'s' * (len(moved.conflicts) != 1)} "
+            f"tmt {verb}: warning: {fmt.counted(len(moved.conflicts), 'run')} "
             f"left out: the receiving store holds another run by the same id ({shown}): "
             "a different start, host or process"
         )
@@ -99,7 +99,7 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
         console.table(["id", "name", "status", "copied as"], rows)
     parts = []
     if moved.new:
-        parts.append(f"{len(moved.new)} new run{'s' * (len(moved.new) != 1)}")
+        parts.append(fmt.counted(len(moved.new), "new run"))
     if moved.updated:
         parts.append(f"{len(moved.updated)} updated")
     if moved.annotated:
@@ -107,11 +107,11 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
     said = "would copy" if args.dry_run else "copied"
     sizes = []
     if moved.files:
-        sizes.append(f"{moved.files} file{'s' * (moved.files != 1)}, {fmt.size(moved.bytes)}")
+        sizes.append(f"{fmt.counted(moved.files, 'file')}, {fmt.size(moved.bytes)}")
     if moved.trees:
         sizes.append(
-            f"snapshots: {moved.trees} code tree{'s' * (moved.trees != 1)}, "
-            f"{moved.objects} new file{'s' * (moved.objects != 1)}"
+            f"snapshots: {fmt.counted(moved.trees, 'code tree')}, "
+            f"{fmt.counted(moved.objects, 'new file')}"
         )
     if moved.unchanged:
         sizes.append(f"{moved.unchanged} already there")
