@@ -339,6 +339,7 @@ FILL = {
 PROGRAM = """
 import os, sys, time, warnings
 from tmt import tmt_log, tmt_recorder
+from tmt.activerun import checked_run
 
 os.mkdir("project")
 os.chdir("project")
@@ -350,7 +351,9 @@ def train():
 {fill}
     for i in range(5000):
         tmt_log("loss", float(i))
-    time.sleep(1.5)  # values are written about once a second: while the disk is full
+    # Values are written about once a second, by a thread a loaded machine may delay past
+    # the freeing below: written now, while the disk is full.
+    checked_run("test").series.flush()
     print("x" * 100_000)
     if {free}:
         for path in fillers:
