@@ -270,31 +270,58 @@ def install(
     files are read from ``staged`` + their path on the sending side (which must be absolute
     and plain: no ``..``). ``progress(bytes)`` is told the bytes of files and records
     written so far, as they grow. Returns counts (``objects``, ``trees``, ``files``,
-    ``bytes``) and the ids of the runs ``new`` here, ``updated``, and refused as
-    ``conflicts`` (see :func:`verdict`)."""
+    ``bytes``), the ids of the runs ``new`` here, ``updated``, and refused as ``conflicts``
+    (see :func:`verdict`), and ``skipped``: the runs left for a later transfer, each with why
+    (a snapshot file that does not match its hash, or that vanished from the other store, a
+    name refused): one bad run never stops the others."""
     check_paths(plan)
     done = _Done(progress)
     snapshots = layout["snapshots"]
     scratch = os.path.join(snapshots, ".tmp")
+    failed: dict[str, str] = {}  # object or tree -> why it could not be stored
     for digest, source in plan.get("objects", ()):
-        if _add_object(snapshots, scratch, digest, staged + source, done):
-            done["objects"] += 1
+        try:
+            if _add_object(snapshots, scratch, digest, staged + source, done):
+                done["objects"] += 1
+        except (StoreSideError, FileNotFoundError) as exc:
+            failed[digest] = str(exc)
     for tree, manifest in plan.get("trees", {}).items():
-        if _build_tree(snapshots, scratch, tree, manifest):
-            done["trees"] += 1
+        lost = [failed[e[2]] for e in manifest if e[1] == "f" and e[2] in failed]
+        if lost:
+            failed[tree] = f"its code snapshot could not be copied: {lost[0]}"
+            continue
+        try:
+            if _build_tree(snapshots, scratch, tree, manifest):
+                done["trees"] += 1
+        except (StoreSideError, FileNotFoundError) as exc:
+            failed[tree] = f"its code snapshot could not be copied: {exc}"
     changed = []
     ids: dict[str, list[str]] = {"runs": [], "updated": [], "conflict": []}
+    skipped: dict[str, str] = {}
     if plan.get("runs"):
         os.makedirs(layout["runs"], exist_ok=True)
     for run in plan.get("runs", ()):
-        outcome = _install_run(layout, run, staged, plan.get("origin", {}), done)
+        if run.get("tree") in failed:
+            skipped[run["id"]] = failed[run["tree"]]
+            continue
+        try:
+            outcome = _install_run(layout, run, staged, plan.get("origin", {}), done)
+        except StoreSideError as exc:
+            skipped[str(run.get("id"))] = str(exc)
+            continue
         if outcome:
             ids[outcome].append(run["id"])
             if outcome != "conflict":
                 changed.append(run["id"])
     if changed:
         note_changes(os.path.join(os.path.dirname(layout["runs"]), "changes.log"), changed)
-    return {**done, "new": ids["runs"], "updated": ids["updated"], "conflicts": ids["conflict"]}
+    return {
+        **done,
+        "new": ids["runs"],
+        "updated": ids["updated"],
+        "conflicts": ids["conflict"],
+        "skipped": skipped,
+    }
 
 
 class _Done(dict):

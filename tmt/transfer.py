@@ -253,8 +253,8 @@ class Moved:
     store, those it held older, those whose tags or note only were newer (each a
     :data:`MovedRun`); how many it had already, were left out by the filters, or had a
     record that could not be read; the ids of runs refused because the receiving store holds
-    another run by that id (``conflicts``); and the snapshot trees, objects, files and bytes
-    copied."""
+    another run by that id (``conflicts``); the runs left for a later transfer, each with why
+    (``skipped``); and the snapshot trees, objects, files and bytes copied."""
 
     source: str
     dest: str
@@ -265,6 +265,7 @@ class Moved:
     left_out: int = 0
     unreadable: int = 0
     conflicts: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
     trees: int = 0
     objects: int = 0
     files: int = 0
@@ -427,7 +428,8 @@ def _as_installed(moved: Moved, done: dict[str, Any]) -> None:
     moved.updated = [planned[i] for i in done["updated"] if i in planned and i not in annotated]
     moved.annotated = [planned[i] for i in done["updated"] if i in annotated]
     moved.conflicts += [i for i in done["conflicts"] if i not in moved.conflicts]
-    moved.unchanged += len(planned) - len(moved.runs) - len(done["conflicts"])
+    moved.skipped = dict(done.get("skipped") or {})
+    moved.unchanged += len(planned) - len(moved.runs) - len(done["conflicts"]) - len(moved.skipped)
     moved.trees, moved.objects = done["trees"], done["objects"]
     moved.files, moved.bytes = done["files"], done["bytes"]
 

@@ -83,6 +83,12 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
             f"left out: the receiving store holds another run by the same id ({shown}): "
             "a different start, host or process"
         )
+    if moved.skipped:
+        first, why = next(iter(moved.skipped.items()))
+        console.message(
+            f"tmt {verb}: warning: {fmt.counted(len(moved.skipped), 'run')} left for the next "
+            f"transfer: {first}: {why}" + (" (and others)" if len(moved.skipped) > 1 else "")
+        )
     if not moved.runs:
         notes = [f"{moved.left_out} left out by the filters"] if moved.left_out else []
         if moved.unreadable:
