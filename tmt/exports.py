@@ -190,7 +190,7 @@ def to_mlflow(
     counts = {"created": 0, "replaced": 0, "unchanged": 0}
     experiments: dict[str, tuple[str, dict[str, list[Any]]]] = {}
     for entry in entries:
-        name = experiment or entry.name or "tmt"
+        name = (experiment or entry.name or "tmt")[:500]  # MLflow's longest experiment name
         if name not in experiments:
             found = client.get_experiment_by_name(name)
             if found is None:
@@ -281,7 +281,8 @@ def _mlflow_tags(entry: Entry) -> dict[str, str]:
         tags[f"tmt.tag.{_mlflow_key(tag)}"] = "true"
     if entry.rerun_of:
         tags["tmt.rerun_of"] = entry.rerun_of
-    return tags
+    # MLflow's limit for a tag's value (a long note is cut, not refused by a server).
+    return {key: value[:8000] for key, value in tags.items()}
 
 
 def _mlflow_key(name: str) -> str:
