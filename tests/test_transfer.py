@@ -706,3 +706,17 @@ def test_file_names_that_are_not_utf8_move_over_ssh(lab: Path, laptop: Path, ove
     here = os.fsencode(laptop / ".tmt" / "results" / run_id) + b"/bad\xff name.bin"
     with open(here, "rb") as f:
         assert f.read() == b"bytes"
+
+
+def test_nothing_is_written_through_a_run_folder_here_that_is_a_link(
+    lab: Path, laptop: Path, tmp_path: Path
+):
+    run_id = TmtManager(path=str(lab / ".tmt")).last().id
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (laptop / ".tmt" / "runs").mkdir()
+    (laptop / ".tmt" / "runs" / run_id).symlink_to(elsewhere)
+    proc = tmt("pull", str(lab), cwd=laptop)
+    assert proc.returncode == 0 and "copied 2 new runs" in proc.stdout
+    assert f"{run_id}: " in proc.stderr and "symbolic link" in proc.stderr
+    assert list(elsewhere.iterdir()) == []

@@ -369,6 +369,9 @@ def _install_run(
     if not _RUN_ID.fullmatch(run_id):
         raise StoreSideError(f"not a run id: {run_id!r}")
     run_dir = os.path.join(layout["runs"], run_id)
+    for folder in (run_dir, os.path.join(layout["results"], run_id)):
+        if os.path.islink(folder):  # nothing is written through a link, out of the store
+            raise StoreSideError(f"{folder} is a symbolic link; not written through")
     try:
         os.mkdir(run_dir)  # as a run starting makes it: not listed until its record is there
         new = True
