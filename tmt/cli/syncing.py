@@ -21,19 +21,19 @@ _WHERE = (
 
 
 def register(commands: Any) -> None:
-    for name, verb, what in (
-        ("pull", "copy runs from", "SRC"),
-        ("push", "copy runs to", "DEST"),
+    for name, verb, what, into in (
+        ("pull", "copy runs from", "SRC", "Copy into this project's store the runs of SRC"),
+        ("push", "copy runs to", "DEST", "Copy into DEST the runs of this project's store"),
     ):
         p = commands.add_parser(
             name,
             help=f"{verb} another store: a folder, or host:path over ssh",
             description=(
-                f"{verb.capitalize()} another store the runs it lacks or holds older, with "
-                "their results, curves, output, package lists and code snapshots (the code "
-                "of many runs moves once). Runs keep their ids and record where they came "
-                "from; a newer record is never replaced by an older one, so repeating it "
-                "moves only what changed."
+                f"{into} that it lacks, or holds an earlier record of (a run that was still "
+                "running), with their results, curves, output, package lists and code "
+                "snapshots (the code of many runs moves once). Runs keep their ids and record "
+                "where they came from; an ended run's record is never replaced, so repeating "
+                "it moves only what changed."
             ),
         )
         p.add_argument("store", metavar=what, help=_WHERE)
