@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -203,3 +204,81 @@ def test_without_the_extra_one_line_says_how_to_install_it(runs, monkeypatch, mo
 def test_csv_and_json_exports_are_unchanged(runs):
     assert tmt("export").stdout.splitlines()[0].startswith("id,name,status")
     assert [row["id"] for row in json.loads(tmt("export", "--json").stdout)] == runs
+
+
+# What an adversarial review found ----------------------------------------------------------
+def test_names_that_read_as_one_key_are_kept_apart_in_mlflow(project, mlflow_uri):
+    from mlflow.tracking import MlflowClient
+
+    def train(**kw):
+        tmt_log("a?b", 1.0, step=0)
+        tmt_log("a_b", 2.0, step=0)
+        return {}
+
+    tmt_recorder(name="keys")(train)(**{"x?y": 1, "x_y": 2})
+    proc = tmt("export", "--format", "mlflow", "--tracking-uri", mlflow_uri)
+    assert proc.returncode == 0, proc.stderr
+    (run,) = mlflow_runs(mlflow_uri, "keys").values()
+    assert run.data.params == {"kw.x_y": "1", "kw.x_y_2": "2"}
+    client = MlflowClient(mlflow_uri)
+    histories = {
+        key: [m.value for m in client.get_metric_history(run.info.run_id, key)]
+        for key in run.data.metrics
+    }
+    assert histories == {"a_b": [1.0], "a_b_2": [2.0]}
+
+
+def test_an_mlflow_export_that_fails_leaves_no_half_run(runs, mlflow_uri, monkeypatch):
+    from tmt import exports
+
+    def broken(client, run_id, entry):
+        raise RuntimeError("the server went away")
+
+    working = exports._log_run
+    monkeypatch.setattr(exports, "_log_run", broken)
+    proc = tmt("export", "--format", "mlflow", "--tracking-uri", mlflow_uri)
+    assert proc.returncode == 1 and "the server went away" in proc.stderr
+    assert mlflow_runs(mlflow_uri) == {}
+    monkeypatch.setattr(exports, "_log_run", working)
+    proc = tmt("export", "--format", "mlflow", "--tracking-uri", mlflow_uri)
+    assert "3 MLflow runs created" in proc.stdout
+
+
+def test_a_deleted_mlflow_experiment_is_named(runs, mlflow_uri):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(mlflow_uri)
+    client.delete_experiment(client.create_experiment("mnist"))
+    proc = tmt("export", "--format", "mlflow", "--tracking-uri", mlflow_uri)
+    assert proc.returncode == 1 and "experiment 'mnist' is deleted" in proc.stderr
+
+
+def test_exporting_some_runs_again_keeps_the_others_in_the_hparams_dashboard(runs, project):
+    pytest.importorskip("tensorboard")
+    from tensorboard.plugins.hparams import metadata
+
+    tmt_recorder(name="other")(lambda seed: {"f1": 0.5})(seed=3)
+    assert tmt("export", "--format", "tensorboard", "tb").returncode == 0
+    assert tmt("export", "--format", "tensorboard", "tb", "--where", "name=mnist").returncode == 0
+    config = metadata.parse_experiment_plugin_data(
+        tensorboard_runs(project / "tb")["."]
+        .SummaryMetadata("_hparams_/experiment")
+        .plugin_data.content
+    )
+    assert "seed" in {h.name for h in config.hparam_infos}
+    assert "f1" in {m.name.tag for m in config.metric_infos}
+
+
+def test_long_names_make_folders_tensorboard_can_hold(project):
+    pytest.importorskip("tensorboard")
+    tmt_recorder(name="é" * 200)(lambda: {"acc": 1.0})()
+    proc = tmt("export", "--format", "tensorboard", "tb")
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = [p for p in (project / "tb").iterdir() if p.is_dir()]
+    assert len(os.fsencode(folder.name)) <= 100
+
+
+def test_tensorboard_is_not_written_into_the_store(runs, project):
+    proc = tmt("export", "--format", "tensorboard", ".tmt/tb")
+    assert proc.returncode == 1 and "inside the store" in proc.stderr
+    assert not (project / ".tmt" / "tb").exists()

@@ -720,3 +720,13 @@ def test_nothing_is_written_through_a_run_folder_here_that_is_a_link(
     assert proc.returncode == 0 and "copied 2 new runs" in proc.stdout
     assert f"{run_id}: " in proc.stderr and "symbolic link" in proc.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_dry_run_says_what_the_pull_then_copies(lab: Path, laptop: Path):
+    pull(laptop, str(lab))
+    record(lab, 0.8)  # the same code and packages as the runs already pulled
+    manager = TmtManager(path=str(laptop / ".tmt"))
+    planned = manager.pull(str(lab), dry_run=True)
+    done = manager.pull(str(lab))
+    assert [r.id for r in planned.new] == [r.id for r in done.new]
+    assert (planned.files, planned.bytes) == (done.files, done.bytes)

@@ -10,7 +10,9 @@ adding a second copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
 import re
 from decimal import Decimal
@@ -31,7 +33,7 @@ _EXPORTED_TAG = "tmt.exported_state"
 #: The suffix of the event files tmt writes (those an export again replaces).
 EVENTS_SUFFIX = ".tmt"
 _UNSAFE = re.compile(r"[^\w.\-+=@]+")
-_MLFLOW_KEY = re.compile(r"[^\w\-. /]+")
+_MLFLOW_KEY = re.compile(r"[^\w\-. /:]+")
 _MLFLOW_STATUS = {
     "finished": "FINISHED",
     "failed": "FAILED",
@@ -88,13 +90,42 @@ def to_tensorboard(entries: Iterable[Entry], folder: str) -> list[str]:
             events.write(_session_end(entry), last_step, ended)
         written.append(run_folder)
     if entries:
+        # What an earlier export into ``folder`` declared stays declared: its runs are there.
+        before_params, before_metrics = _declared(folder)
         config = hp.hparams_config_pb(
-            hparams=[hp.HParam(name) for name in hparams],
-            metrics=[hp.Metric(name) for name in metrics],
+            hparams=[hp.HParam(name) for name in {**dict.fromkeys(before_params), **hparams}],
+            metrics=[hp.Metric(name) for name in {**dict.fromkeys(before_metrics), **metrics}],
         )
         with _EventFile(folder) as events:
             events.write(config, 0, min(e.start_time for e in entries))
     return written
+
+
+def _declared(folder: str) -> tuple[list[str], list[str]]:
+    """The parameters and metrics the experiment summary tmt wrote in ``folder`` declares."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import metadata
+
+    params: list[str] = []
+    metrics: list[str] = []
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(EVENTS_SUFFIX)]
+    except OSError:
+        return params, metrics
+    for name in names:
+        if not name.startswith("events.out.tfevents."):
+            continue
+        try:
+            for event in EventFileLoader(os.path.join(folder, name)).Load():
+                for value in event.summary.value:
+                    if value.tag == metadata.EXPERIMENT_TAG:
+                        data = value.metadata.plugin_data.content
+                        experiment = metadata.parse_experiment_plugin_data(data)
+                        params += [h.name for h in experiment.hparam_infos]
+                        metrics += [m.name.tag for m in experiment.metric_infos]
+        except Exception:  # a damaged file of ours: it is replaced, its names forgotten
+            continue
+    return params, metrics
 
 
 class _EventFile:
@@ -161,11 +192,13 @@ def _session_end(entry: Entry) -> Any:
 
 def _hparams(entry: Entry) -> dict[str, Any]:
     """The run's parameters as TensorBoard takes them: flat, each a number, a bool or text."""
-    found = {}
+    found: dict[str, Any] = {}
     for name, value in flatten(entry.params).items():
         if value is None:
             continue
-        if isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not math.isfinite(value):
+            found[name] = str(value)  # the hparams plugin drops a number that is not one
+        elif isinstance(value, (bool, int, float, str)):
             found[name] = value
         else:
             found[name] = json.dumps(value, default=str)
@@ -183,7 +216,6 @@ def to_mlflow(
     earlier export is deleted and it is exported anew. Returns counts: created, replaced,
     unchanged."""
     _needs("mlflow", "MLflow", "export to MLflow")
-    from mlflow.entities import Metric, Param
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
@@ -193,6 +225,12 @@ def to_mlflow(
         name = (experiment or entry.name or "tmt")[:500]  # MLflow's longest experiment name
         if name not in experiments:
             found = client.get_experiment_by_name(name)
+            if found is not None and found.lifecycle_stage == "deleted":
+                raise ValueError(
+                    f"the MLflow experiment {name!r} is deleted: restore it (mlflow "
+                    f"experiments restore --experiment-id {found.experiment_id}) or name "
+                    "another with --experiment"
+                )
             if found is None:
                 experiments[name] = (client.create_experiment(name), {})
             else:
@@ -207,6 +245,7 @@ def to_mlflow(
                 continue
             for old in earlier:
                 client.delete_run(old.info.run_id)
+        state = tags.pop(_EXPORTED_TAG)  # set last: a run without it was not finished
         run = client.create_run(
             experiment_id,
             start_time=int(entry.start_time * 1000),
@@ -214,25 +253,61 @@ def to_mlflow(
             run_name=entry.name,
         )
         run_id = run.info.run_id
-        params = [Param(_mlflow_key(k), _text(v)[:6000]) for k, v in flatten(entry.params).items()]
-        metrics = []
-        for key, series in entry.all_series().items():
-            for step, value, when in zip(series.steps, series.values, series.times):
-                metrics.append(Metric(_mlflow_key(key), float(value), int(when * 1000), step))
-        logged = set(entry.series_names())
-        ended = int((entry.end_time or entry.start_time) * 1000)
-        for key, value in _numbers(entry.metrics).items():
-            if key not in logged:
-                metrics.append(Metric(_mlflow_key(key), value, ended, 0))
-        for i in range(0, len(params), 100):  # MLflow's limits for one request
-            client.log_batch(run_id, params=params[i : i + 100])
-        for i in range(0, len(metrics), 1000):
-            client.log_batch(run_id, metrics=metrics[i : i + 1000])
-        status = _MLFLOW_STATUS.get(entry.status, "FAILED")
-        if status != "RUNNING":
-            client.set_terminated(run_id, status, end_time=ended)
+        try:
+            _log_run(client, run_id, entry)
+            client.set_tag(run_id, _EXPORTED_TAG, state)
+        except BaseException:
+            client.delete_run(run_id)  # no half-exported run, and the next export tries again
+            raise
         counts["replaced" if earlier else "created"] += 1
     return counts
+
+
+def _log_run(client: Any, run_id: str, entry: Entry) -> None:
+    """Log a run's parameters, metric histories and status into MLflow run ``run_id``."""
+    from mlflow.entities import Metric, Param
+
+    keys = _Keys()
+    params = [Param(keys(k), _text(v)[:6000]) for k, v in flatten(entry.params).items()]
+    keys = _Keys()
+    metrics = []
+    for name, series in entry.all_series().items():
+        key = keys(name)
+        for step, value, when in zip(series.steps, series.values, series.times):
+            metrics.append(Metric(key, float(value), int(when * 1000), step))
+    logged = set(entry.series_names())
+    ended = int((entry.end_time or entry.start_time) * 1000)
+    for name, value in _numbers(entry.metrics).items():
+        if name not in logged:
+            metrics.append(Metric(keys(name), value, ended, 0))
+    for i in range(0, len(params), 100):  # MLflow's limits for one request
+        client.log_batch(run_id, params=params[i : i + 100])
+    for i in range(0, len(metrics), 1000):
+        client.log_batch(run_id, metrics=metrics[i : i + 1000])
+    status = _MLFLOW_STATUS.get(entry.status, "FAILED")
+    if status != "RUNNING":
+        client.set_terminated(run_id, status, end_time=ended)
+
+
+class _Keys:
+    """MLflow keys for names, one each: two names that read as one key once cleaned
+    (``a?b`` and ``a_b``) are kept apart, the later as ``a_b_2``."""
+
+    def __init__(self) -> None:
+        self.given: dict[str, str] = {}
+        self.used: set[str] = set()
+
+    def __call__(self, name: str) -> str:
+        if name in self.given:
+            return self.given[name]
+        key = base = _mlflow_key(name)
+        n = 1
+        while key in self.used:
+            n += 1
+            key = f"{base[:240]}_{n}"
+        self.given[name] = key
+        self.used.add(key)
+        return key
 
 
 def _exported(client: Any, experiment_id: str) -> dict[str, list[Any]]:
@@ -286,7 +361,7 @@ def _mlflow_tags(entry: Entry) -> dict[str, str]:
 
 
 def _mlflow_key(name: str) -> str:
-    """A name MLflow accepts as a key (letters, digits, ``_ - . /`` and spaces)."""
+    """A name MLflow accepts as a key (letters, digits, ``_ - . / :`` and spaces)."""
     return _MLFLOW_KEY.sub("_", name)[:250] or "_"
 
 
@@ -304,5 +379,10 @@ def _numbers(metrics: dict[str, Any]) -> dict[str, float]:
 
 
 def _safe(name: str) -> str:
-    """A folder name for an experiment name (TensorBoard names runs by their folders)."""
-    return _UNSAFE.sub("_", name).strip(".") or "run"
+    """A folder name for an experiment name (TensorBoard names runs by their folders): safe
+    characters, and at most 100 bytes (a longer name ends with a hash of the whole)."""
+    safe = _UNSAFE.sub("_", name).strip(".") or "run"
+    if len(safe.encode()) <= 100:
+        return safe
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return safe.encode()[:90].decode(errors="ignore").rstrip(".") + "-" + digest

@@ -389,6 +389,12 @@ class TmtManager:
         run again replaces its earlier export. Needs ``[tensorboard]``; returns the folders."""
         from .exports import to_tensorboard
 
+        where = os.path.realpath(folder)
+        store = os.path.realpath(self.config.tmt_dir)
+        if where == store or where.startswith(store + os.sep):
+            raise ArgumentError(
+                f"{folder} is inside the store {store}: export to a folder of yours"
+            )
         return to_tensorboard(self.runs(**filters) if runs is None else runs, folder)
 
     def to_mlflow(

@@ -245,12 +245,19 @@ def manifests(layout: dict[str, Any], trees: list[str]) -> dict[str, Any]:
     return {"trees": found, "objects": objects}
 
 
-def present(layout: dict[str, Any], trees: list[str], objects: list[str]) -> dict[str, Any]:
-    """Which of ``trees`` and ``objects`` the store already holds."""
+def present(
+    layout: dict[str, Any], trees: list[str], objects: list[str], envs: list[str] | None = None
+) -> dict[str, Any]:
+    """Which of ``trees``, ``objects`` and package lists ``envs`` the store already holds."""
     snapshots = layout["snapshots"]
     return {
         "trees": [t for t in trees if os.path.isdir(os.path.join(snapshots, ".trees", t))],
         "objects": [o for o in objects if os.path.isfile(_object_path(snapshots, o))],
+        "envs": [
+            e
+            for e in envs or ()
+            if _ENV.fullmatch(e) and os.path.isfile(os.path.join(layout["root"], e))
+        ],
     }
 
 
@@ -936,7 +943,7 @@ def answer(action: str, request: dict[str, Any]) -> dict[str, Any]:
     if action == "manifests":
         return manifests(request["layout"], request["trees"])
     if action == "present":
-        return present(request["layout"], request["trees"], request["objects"])
+        return present(request["layout"], request["trees"], request["objects"], request.get("envs"))
     if action == "staging":
         path = os.path.join(request["layout"]["root"], temp_name())
         os.makedirs(path)

@@ -263,7 +263,7 @@ class Moved:
     annotated: list[MovedRun] = field(default_factory=list)
     unchanged: int = 0
     left_out: int = 0
-    unreadable: int = 0
+    unreadable: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     trees: int = 0
@@ -350,7 +350,7 @@ def transfer(
         run = changed[run_id]
         record = _record(run, source)
         if record is None:
-            moved.unreadable += 1
+            moved.unreadable.append(run_id)
             continue
         mine = ours.get(run_id)
         here = None if mine is None else (storeside._parse(mine["record"]), mine["stat"][1])
@@ -389,6 +389,12 @@ def transfer(
     if objects:
         there = set(dest.call("present", _ask(dest, [], sorted(objects)))["objects"])
         objects = {k: v for k, v in objects.items() if k not in there}
+    envs = sorted({r["env"][0] for r in plan_runs if r.get("env")})
+    if envs:  # package lists are named by their content too: one the store has is not sent
+        have = set(dest.call("present", {**_ask(dest, [], []), "envs": envs})["envs"])
+        for run in plan_runs:
+            if run.get("env") and run["env"][0] in have:
+                run["env"] = None
     paths: dict[str, int] = {path: size for path, size in objects.values()}
     for run in plan_runs:
         for _name, path, size, _mtime in (*run.get("files", ()), *run.get("results", ())):

@@ -265,7 +265,8 @@ def export(args: argparse.Namespace, console: Console) -> int:
         counts = manager.to_mlflow(args.tracking_uri, args.experiment, runs=entries)
         console.print(
             f"tmt export: {counts['created']} MLflow runs created, {counts['replaced']} "
-            f"replaced (their run was still going), {counts['unchanged']} exported before"
+            f"replaced (changed since: still running then, or tagged or noted), "
+            f"{counts['unchanged']} exported before"
         )
         return 0
     rows = table_rows(filtered(args))

@@ -92,7 +92,7 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
     if not moved.runs:
         notes = [f"{moved.left_out} left out by the filters"] if moved.left_out else []
         if moved.unreadable:
-            notes.append(f"{moved.unreadable} with a record that cannot be read, left")
+            notes.append(_unreadable(moved.unreadable))
         why = f" ({'; '.join(notes)})" if notes else ""
         console.print(f"tmt {verb}: nothing to copy {direction}: up to date{why}")
         return 0
@@ -124,10 +124,15 @@ def _report(console: Console, moved: Any, args: argparse.Namespace, verb: str) -
     if moved.left_out:
         sizes.append(f"{moved.left_out} left out by the filters")
     if moved.unreadable:
-        sizes.append(f"{moved.unreadable} with a record that cannot be read, left")
+        sizes.append(_unreadable(moved.unreadable))
     detail = f" ({'; '.join(sizes)})" if sizes else ""
     console.print(f"tmt {verb}: {said} {', '.join(parts)} {direction}{detail}")
     return 0
+
+
+def _unreadable(ids: list[str]) -> str:
+    shown = ", ".join(ids[:3]) + (", ..." if len(ids) > 3 else "")
+    return f"{len(ids)} with a record that cannot be read, left: {shown}"
 
 
 def _bar(console: Console) -> Any:
