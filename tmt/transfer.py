@@ -131,8 +131,6 @@ class Endpoint:
         if self._ssh is None:
             self._ssh = ssh_command()
             if os.path.basename(self._ssh[0]) == "ssh":
-                import tempfile
-
                 # A short folder: a socket's path may not be longer than about 100 bytes.
                 short = "/tmp" if os.access("/tmp", os.W_OK) else None
                 self._control = tempfile.mkdtemp(prefix="tmt-ssh-", dir=short)
@@ -186,12 +184,7 @@ class Endpoint:
     def fetch(self, paths: list[str], into: str, total: int, progress: Progress) -> None:
         """Copy this remote store's ``paths`` (absolute) to ``into`` + path."""
         if shutil.which("rsync") and self.rsync:
-            command = [
-                "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
-                    shlex.quote(w) for w in self.ssh
-                ), f"{self.host}:/", into + "/",
-            ]  # fmt: skip
-            _rsync(command, paths, total, progress)
+            _rsync([*self._rsync(), f"{self.host}:/", into + "/"], paths, total, progress)
             return
         with tempfile.TemporaryFile() as err:
             process = subprocess.Popen(
@@ -210,15 +203,16 @@ class Endpoint:
                 err.seek(0)
                 self._answer(code, b"", err.read())
 
+    def _rsync(self) -> list[str]:
+        """rsync, reading NUL-separated names from its input, over this host's ssh, saying the
+        size of each file as it arrives (for the progress bar)."""
+        ssh = " ".join(shlex.quote(word) for word in self.ssh)
+        return ["rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", ssh]
+
     def send(self, paths: list[str], staging: str, total: int, progress: Progress) -> None:
         """Copy ``paths`` (absolute, on this machine) to this remote store's ``staging``."""
         if shutil.which("rsync") and self.rsync:
-            command = [
-                "rsync", "-a", "-s", "--from0", "--files-from=-", "--out-format=%l", "-e", " ".join(
-                    shlex.quote(w) for w in self.ssh
-                ), "/", f"{self.host}:{staging}/",
-            ]  # fmt: skip
-            _rsync(command, paths, total, progress)
+            _rsync([*self._rsync(), "/", f"{self.host}:{staging}/"], paths, total, progress)
             return
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
             process = subprocess.Popen(
@@ -321,13 +315,46 @@ def transfer(
     progress: Progress = None,
 ) -> Moved:
     """Copy the runs of ``source`` that ``dest`` lacks or holds older, with what they need."""
+    moved = Moved(source.where(), dest.where())
+    plan_runs = _choose(source, dest, filters, moved)
+    objects, trees = _snapshots_to_send(source, dest, plan_runs)
+    paths: dict[str, int] = {path: size for path, size in objects.values()}
+    for run in plan_runs:
+        for _name, path, size, _mtime in (*run.get("files", ()), *run.get("results", ())):
+            paths[path] = size
+        if run.get("env"):
+            paths[run["env"][1]] = run["env"][2]
+    moved.trees, moved.objects = len(trees), len(objects)
+    moved.files, moved.bytes = len(paths), sum(paths.values())
+    if dry_run or not plan_runs:
+        return moved
+    plan = {
+        "origin": {"from": source.where(), "pulled": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
+        "objects": [[digest, path] for digest, (path, _size) in sorted(objects.items())],
+        "trees": trees,
+        "runs": plan_runs,
+    }
+    try:
+        storeside.check_paths(plan)  # what the other side said, before anything is read
+    except storeside.StoreSideError as exc:
+        raise StoreError(f"{source.spec}: {exc}") from None
+    done = _move(source, dest, plan, sorted(paths), moved.bytes, progress)
+    _as_installed(moved, done)
+    return moved
+
+
+def _choose(
+    source: Endpoint, dest: Endpoint, filters: Filters | None, moved: Moved
+) -> list[dict[str, Any]]:
+    """The runs of ``source`` to install into ``dest`` (as :func:`tmt.storeside.install`
+    takes them), each counted in ``moved`` by what it will be: new, updated, annotated; and
+    those left: unchanged, left out by the filters, unreadable, conflicting."""
     from .entry import Entry
     from .liveness import effective_status
 
     theirs = dest.call("describe", {"layout": dest.layout, "known": None})["runs"]
     known = {r["id"]: r["signature"] for r in theirs}
     offered = source.call("describe", {"layout": source.layout, "known": known})["runs"]
-    moved = Moved(source.where(), dest.where())
     changed = {r["id"]: r for r in offered if "record" in r}
     moved.unchanged = len(offered) - len(changed)
     selected = list(changed)
@@ -379,50 +406,35 @@ def transfer(
             )
         else:
             moved.unchanged += 1
+    return plan_runs
+
+
+def _snapshots_to_send(
+    source: Endpoint, dest: Endpoint, plan_runs: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What ``dest`` lacks of the runs' snapshots: the objects (digest -> [path, size]) and the
+    trees (id -> manifest). Package lists it has already are taken off the runs, as they are
+    named by their content too."""
     trees = sorted({r["tree"] for r in plan_runs if r.get("tree")})
-    if trees:
-        trees = sorted(set(trees) - set(dest.call("present", _ask(dest, trees, []))["trees"]))
-    manifests: dict[str, Any] = {"trees": {}, "objects": {}}
-    if trees:
-        manifests = source.call("manifests", {"layout": source.layout, "trees": trees})
+    envs = sorted({r["env"][0] for r in plan_runs if r.get("env")})
+    if not trees and not envs:
+        return {}, {}
+    there = dest.call(
+        "present", {"layout": dest.layout, "trees": trees, "objects": [], "envs": envs}
+    )
+    for run in plan_runs:
+        if run.get("env") and run["env"][0] in there["envs"]:
+            run["env"] = None
+    trees = sorted(set(trees) - set(there["trees"]))
+    if not trees:
+        return {}, {}
+    manifests = source.call("manifests", {"layout": source.layout, "trees": trees})
     objects = manifests["objects"]
     if objects:
-        there = set(dest.call("present", _ask(dest, [], sorted(objects)))["objects"])
-        objects = {k: v for k, v in objects.items() if k not in there}
-    envs = sorted({r["env"][0] for r in plan_runs if r.get("env")})
-    if envs:  # package lists are named by their content too: one the store has is not sent
-        have = set(dest.call("present", {**_ask(dest, [], []), "envs": envs})["envs"])
-        for run in plan_runs:
-            if run.get("env") and run["env"][0] in have:
-                run["env"] = None
-    paths: dict[str, int] = {path: size for path, size in objects.values()}
-    for run in plan_runs:
-        for _name, path, size, _mtime in (*run.get("files", ()), *run.get("results", ())):
-            paths[path] = size
-        if run.get("env"):
-            paths[run["env"][1]] = run["env"][2]
-    moved.trees = len(manifests["trees"])
-    moved.objects = len(objects)
-    moved.files = len(paths)
-    moved.bytes = sum(paths.values())
-    if dry_run or not plan_runs:
-        return moved
-    plan = {
-        "origin": {
-            "from": source.where(),
-            "pulled": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        },
-        "objects": [[digest, path] for digest, (path, _size) in sorted(objects.items())],
-        "trees": manifests["trees"],
-        "runs": plan_runs,
-    }
-    try:
-        storeside.check_paths(plan)  # what the other side said, before anything is read
-    except storeside.StoreSideError as exc:
-        raise StoreError(f"{source.spec}: {exc}") from None
-    done = _move(source, dest, plan, sorted(paths), moved.bytes, progress)
-    _as_installed(moved, done)
-    return moved
+        request = {"layout": dest.layout, "trees": [], "objects": sorted(objects)}
+        have = set(dest.call("present", request)["objects"])
+        objects = {k: v for k, v in objects.items() if k not in have}
+    return objects, manifests["trees"]
 
 
 def _as_installed(moved: Moved, done: dict[str, Any]) -> None:
@@ -478,10 +490,6 @@ def _annotated(record: dict[str, Any], run: dict[str, Any]) -> dict[str, Any]:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else ""
-
-
-def _ask(dest: Endpoint, trees: list[str], objects: list[str]) -> dict[str, Any]:
-    return {"layout": dest.layout, "trees": trees, "objects": objects}
 
 
 def _planned(
