@@ -27,7 +27,6 @@ from .index import CHANGES_NAME, Index
 from .legacy import read_legacy_db
 from .record import ANNOTATIONS_SCHEMA
 from .runfolder import ANNOTATIONS_NAME, RECORD_NAME, read_annotations, read_run
-from .storeside import note_changes
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -197,6 +196,8 @@ def _annotations_lock(run_dir: str) -> Iterator[None]:
 
 def _note_change(path: str, run_id: str) -> None:
     """Append ``run_id`` to ``changes.log`` (see :func:`tmt.storeside.note_changes`)."""
+    from .storeside import note_changes  # not loaded by recording, which never tags
+
     note_changes(path, [run_id])
 
 
